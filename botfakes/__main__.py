@@ -1,0 +1,5 @@
+import sys
+
+from botfakes.cli import main
+
+sys.exit(main())

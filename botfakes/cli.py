@@ -1,0 +1,102 @@
+"""`botfakes` command line: `botfakes serve` runs the fakes until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from botfakes import __version__
+from botfakes.fakes import registry
+from botfakes.fakes.runtime import FakesRuntime
+
+DEFAULT_CONTROL_PORT = 8090
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="botfakes",
+        description="Fake Telegram Bot API, MTProto and Deriv servers for concurrency tests.",
+    )
+    parser.add_argument("--version", action="version", version=f"botfakes {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="run the fakes on 127.0.0.1 until Ctrl-C or SIGTERM",
+        description="Run the fakes. Ports: 0 picks a free one. Prints each URL; "
+        "--ready-file gets the same as JSON once everything listens.",
+    )
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: the fakes are for loopback)")
+    serve.add_argument("--only", default=",".join(registry.names()),
+                       help=f"comma-separated fakes to run (default: {','.join(registry.names())})")
+    serve.add_argument("--control-port", type=int, default=DEFAULT_CONTROL_PORT,
+                       help=f"port of the /_control/ API (default {DEFAULT_CONTROL_PORT})")
+    serve.add_argument("--seed", type=int, default=0,
+                       help="seed for everything random in the fakes (default 0)")
+    serve.add_argument("--ready-file", type=Path,
+                       help="write the URLs and credentials as JSON here once ready")
+    for name in registry.names():
+        cls = registry.fake_class(name)
+        group = serve.add_argument_group(name)
+        group.add_argument(f"--{name}-port", type=int, default=cls.default_port,
+                           help=f"port (default {cls.default_port})")
+        cls.add_cli_arguments(group)
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in registry.FAKES]
+    if unknown:
+        print(f"botfakes: unknown fake(s) {', '.join(unknown)}; known: "
+              f"{', '.join(registry.names())}", file=sys.stderr)
+        return 2
+    runtime = FakesRuntime(
+        names,
+        host=args.host,
+        ports={n: getattr(args, f"{n}_port") for n in names},
+        control_port=args.control_port,
+        options={n: registry.fake_class(n).options_from_args(args) for n in names},
+        seed=args.seed,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        runtime.start()
+    except OSError as exc:
+        print(f"botfakes: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    try:
+        info = runtime.info()
+        print(f"control  {info['control_url']}/_control/")
+        for name, entry in info["fakes"].items():
+            extras = "  ".join(f"{k}={v}" for k, v in entry.items() if k != "url")
+            print(f"{name:<8} {entry['url']}  {extras}".rstrip())
+        sys.stdout.flush()
+        if args.ready_file:
+            # Written atomically so a watcher never reads half a file.
+            tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
+            tmp.write_text(json.dumps(info, indent=2))
+            os.replace(tmp, args.ready_file)
+        stop.wait()
+    finally:
+        runtime.stop()
+    print("botfakes: stopped", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The control plane every fake's requests pass through: journal, fault rules, gates, counters.
+
+A transport wraps each request it decoded in `plane.request(...)`:
+
+    async with plane.request("deriv", conn, "ping", params) as req:
+        if req.fault:                      # an error/drop/close rule fired: enact it
+            ...
+        reply = core.handle(...)           # the sans-I/O core answers
+        await send(reply)
+        req.reply(journal.ok())            # journal the outcome
+
+Entering journals the request, parks it at a matching gate, sleeps any delay rule and hands back
+the terminal fault rule, if one fired. Leaving marks the request as passed, which is what lets a
+gate releasing in order send the next one. The plane belongs to the runtime's event loop; other
+threads reach it through the control HTTP API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Mapping
+
+from . import journal as journal_mod
+from .faults import FaultRule, FaultRules
+from .gates import Gate, Gates, HeldRequest
+from .journal import Event, Journal
+
+if TYPE_CHECKING:
+    from .fake import Fake
+
+
+class Counters:
+    """Named counts (e.g. "botapi.409.other_getupdates"), reported by GET /_control/stats."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def incr(self, name: str, n: int = 1) -> None:
+        self._counts[name] += n
+
+    def get(self, name: str) -> int:
+        return self._counts.get(name, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(sorted(self._counts.items()))
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+
+class RequestContext:
+    """One request's passage through the plane. See the module docstring."""
+
+    def __init__(
+        self, plane: "ControlPlane", fake: str, conn: str, method: str, params: Mapping[str, Any],
+        data: Mapping[str, Any] | None,
+    ) -> None:
+        self.plane = plane
+        self.fake = fake
+        self.conn = conn
+        self.method = method
+        self.params = params
+        self._data = data
+        self.event: Event | None = None
+        self.fault: FaultRule | None = None
+        self.replied = False
+        self._passed = asyncio.Event()
+
+    @property
+    def seq(self) -> int:
+        assert self.event is not None
+        return self.event.seq
+
+    async def __aenter__(self) -> "RequestContext":
+        plane = self.plane
+        self.event = plane.journal.record(
+            self.fake, "request", conn=self.conn, method=self.method,
+            data=self._data if self._data is not None else {"params": dict(self.params)},
+        )
+        gate = plane.gates.find(self.fake, self.method, self.params, self.conn)
+        if gate is not None:
+            held = HeldRequest(
+                fake=self.fake, method=self.method, conn=self.conn, request_seq=self.event.seq,
+                go=asyncio.get_running_loop().create_future(), passed=self._passed,
+            )
+            await plane.gates.hold(gate, held)
+        for rule in plane.faults.fire(self.fake, self.method, self.params, self.conn):
+            plane.journal.record(
+                self.fake, "fault", conn=self.conn, method=self.method, request=self.event.seq,
+                data={"rule": rule.id, "action": rule.action},
+            )
+            plane.counters.incr(f"{self.fake}.faults.{rule.action}")
+            delay = plane.faults.delay_for(rule)
+            if delay:
+                await asyncio.sleep(delay)
+            if rule.action != "delay":
+                self.fault = rule
+        return self
+
+    def reply(self, outcome: Mapping[str, Any], data: Mapping[str, Any] | None = None) -> Event:
+        """Journal the response: `outcome` from journal.ok()/journal.error(); once per request."""
+        self.replied = True
+        return self.plane.journal.record(
+            self.fake, "response", conn=self.conn, method=self.method, request=self.seq,
+            data=data, outcome=outcome,
+        )
+
+    def passed(self) -> None:
+        """Let a gate release the next request although this one has not finished (it parked)."""
+        self._passed.set()
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        if not self.replied and exc_type is not None and self.event is not None:
+            if issubclass(exc_type, asyncio.CancelledError):
+                outcome = journal_mod.error("cancelled", "the request was cancelled before a reply")
+            else:
+                outcome = journal_mod.error("exception", f"{exc_type.__name__}: {exc}")
+            self.reply(outcome)
+        self._passed.set()
+
+
+class ControlPlane:
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.journal = Journal()
+        self.faults = FaultRules(self.rng)
+        self.gates = Gates(self.rng, self._journal_gate)
+        self.counters = Counters()
+        self.fakes: dict[str, "Fake"] = {}
+        self._conn_ids = itertools.count(1)
+
+    def add_fake(self, fake: "Fake") -> None:
+        self.fakes[fake.name] = fake
+
+    def new_conn_id(self, fake: str) -> str:
+        """A connection id unique in this runtime, e.g. "deriv#7", for journal and matching."""
+        return f"{fake}#{next(self._conn_ids)}"
+
+    def request(
+        self, fake: str, conn: str, method: str, params: Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+    ) -> RequestContext:
+        """`data` replaces what is journaled for the request (default: {"params": params})."""
+        return RequestContext(self, fake, conn, method, params, data)
+
+    def push(
+        self, fake: str, conn: str, method: str, params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> FaultRule | None:
+        """Journal a server push and return the push-stage fault rule that fired for it, if any.
+
+        The fake calls this just before sending; if a rule comes back it enacts it (skip the
+        message for "drop", close for "close"); a "delay" rule's time is for the fake to wait.
+        """
+        params = params or {}
+        fired = self.faults.fire(fake, method, params, conn, stage="push")
+        terminal = next((r for r in fired if r.action != "delay"), None)
+        delay_rule = next((r for r in fired if r.action == "delay"), None)
+        event_data = dict(data if data is not None else {"params": dict(params)})
+        if fired:
+            event_data["fault"] = [r.id for r in fired]
+        self.journal.record(
+            fake, "push", conn=conn, method=method, data=event_data,
+            outcome=journal_mod.ok() if terminal is None else journal_mod.error(
+                terminal.action, f"fault rule {terminal.id}"),
+        )
+        return terminal or delay_rule
+
+    def _journal_gate(self, held: HeldRequest, action: str, gate: Gate, **data: Any) -> None:
+        self.journal.record(
+            held.fake, "gate", conn=held.conn, method=held.method, request=held.request_seq,
+            data={"gate": gate.id, "action": action, **data},
+        )
+
+    async def reset(self) -> None:
+        """Back to the state the runtime started in: every fake's world, rules, gates, counts."""
+        self.gates.clear()
+        self.faults.clear()
+        self.counters.clear()
+        self.rng.seed(self.seed)
+        for fake in self.fakes.values():
+            await fake.reset()
+        self.journal.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "counters": self.counters.snapshot(),
+            "journal": {"events": len(self.journal), "last_seq": self.journal.last_seq,
+                        "dropped": self.journal.dropped},
+            "faults": [r.to_json() for r in self.faults.list()],
+            "gates": [g.to_json() for g in self.gates.list()],
+            "fakes": {name: fake.stats() for name, fake in self.fakes.items()},
+        }
