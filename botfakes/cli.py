@@ -13,6 +13,7 @@ from pathlib import Path
 from botfakes import __version__
 from botfakes.fakes import registry
 from botfakes.fakes.runtime import FakesRuntime
+from botfakes.scenarios import runner as scenario_runner
 
 DEFAULT_CONTROL_PORT = 8090
 
@@ -46,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument(f"--{name}-port", type=int, default=cls.default_port,
                            help=f"port (default {cls.default_port})")
         cls.add_cli_arguments(group)
+
+    run = commands.add_parser(
+        "run", help="run the scenario suites and print the verdict matrix",
+        description="With no bot given: every scenario against the bundled reference bot and its "
+        "naive variants; exits 0 when the matrix is as expected. With --bot-cmd (and --bot-parts) "
+        "or --bot-spec: the scenarios against your bot; exits non-zero if it has any of the bugs.",
+    )
+    scenario_runner.add_arguments(run)
     return parser
 
 
@@ -74,16 +83,17 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     try:
         info = runtime.info()
-        print(f"control  {info['control_url']}/_control/")
-        for name, entry in info["fakes"].items():
-            extras = "  ".join(f"{k}={v}" for k, v in entry.items() if k != "url")
-            print(f"{name:<8} {entry['url']}  {extras}".rstrip())
-        sys.stdout.flush()
         if args.ready_file:
-            # Written atomically so a watcher never reads half a file.
+            # Written atomically so a watcher never reads half a file, and before the URLs are
+            # printed so that whoever reads stdout may rely on the file being there.
             tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
             tmp.write_text(json.dumps(info, indent=2))
             os.replace(tmp, args.ready_file)
+        for name, entry in info["fakes"].items():
+            extras = "  ".join(f"{k}={v}" for k, v in entry.items() if k != "url")
+            print(f"{name:<8} {entry['url']}  {extras}".rstrip())
+        # Last line: "everything listens" for a reader of stdout.
+        print(f"control  {info['control_url']}/_control/", flush=True)
         stop.wait()
     finally:
         runtime.stop()
@@ -95,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "run":
+        return scenario_runner.run(args)
     return 2
 
 

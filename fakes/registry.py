@@ -9,7 +9,11 @@ if TYPE_CHECKING:
     from .control.fake import Fake
 
 # name -> (the Fake subclass, the typed control client class for its /_control/<name>/ routes)
-FAKES: dict[str, tuple[str, str]] = {}
+FAKES: dict[str, tuple[str, str]] = {
+    "botapi": ("botfakes.fakes.botapi.fake:BotApiFake", "botfakes.fakes.botapi.control:BotApiControl"),
+    "deriv": ("botfakes.fakes.deriv.fake:DerivFake", "botfakes.fakes.deriv.control:DerivControl"),
+    "mtproto": ("botfakes.fakes.mtproto.fake:MTProtoFake", "botfakes.fakes.mtproto.control:MTProtoControl"),
+}
 
 
 def fake_class(name: str) -> type["Fake"]:

@@ -99,6 +99,10 @@ class ControlClient:
             timeout=timeout + 10.0,
         )["events"]
 
+    def note(self, method: str, conn: str = "", fake: str = "harness", **data: Any) -> dict:
+        """Add a "note" event to the journal (the harness marks bot starts, kills, exits)."""
+        return self.post("/journal/notes", {"fake": fake, "conn": conn, "method": method, "data": data})
+
     def stats(self) -> dict[str, Any]:
         return self.get("/stats")
 

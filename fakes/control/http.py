@@ -102,6 +102,19 @@ async def journal_wait(request: web.Request) -> web.Response:
     return ok({"events": events_to_json(events), "last_seq": plane.journal.last_seq})
 
 
+async def add_note(request: web.Request) -> web.Response:
+    """Put the caller's own event in the timeline, e.g. the harness's "instance B started"."""
+    body = json_object(await read_json(request, default={}))
+    data = body.get("data") or {}
+    if not isinstance(data, dict):
+        raise ValueError("data must be an object")
+    event = plane_of(request).journal.record(
+        str(body.get("fake") or "harness"), "note", conn=str(body.get("conn") or ""),
+        method=str(body.get("method") or ""), data=data,
+    )
+    return ok(event.to_json())
+
+
 async def stats(request: web.Request) -> web.Response:
     return ok(plane_of(request).stats())
 
@@ -187,6 +200,7 @@ def build_control_app(plane: ControlPlane) -> web.Application:
         ("POST", "/reset", reset),
         ("GET", "/journal", journal),
         ("GET", "/journal/wait", journal_wait),
+        ("POST", "/journal/notes", add_note),
         ("GET", "/stats", stats),
         ("GET", "/fakes", fakes),
         ("GET", "/faults", list_faults),

@@ -55,6 +55,8 @@ class EventFilter:
     code: int | str | None = None  # outcome code, compared as strings
     gate: str | None = None  # gate events of this gate id
     action: str | None = None  # data["action"] of gate and fault events, e.g. "held"
+    # data["params"][key] == value, compared as strings ("params.chat_id=5" in a query string)
+    params: dict[str, str] = field(default_factory=dict)
 
     def __call__(self, event: Event) -> bool:
         if event.seq <= self.since:
@@ -77,6 +79,13 @@ class EventFilter:
             return False
         if self.action is not None and event.data.get("action") != self.action:
             return False
+        if self.params:
+            given = event.data.get("params")
+            if not isinstance(given, dict):
+                return False
+            for key, want in self.params.items():
+                if key not in given or str(given[key]) != str(want):
+                    return False
         return True
 
     @classmethod
@@ -92,6 +101,7 @@ class EventFilter:
             code=query.get("code") or None,
             gate=query.get("gate") or None,
             action=query.get("action") or None,
+            params={k[len("params."):]: v for k, v in query.items() if k.startswith("params.")},
         )
 
 

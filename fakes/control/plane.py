@@ -108,6 +108,10 @@ class RequestContext:
             data=data, outcome=outcome,
         )
 
+    def discard(self) -> None:
+        """Answer nothing and journal nothing: the reply belonged to a world a reset has ended."""
+        self.replied = True
+
     def passed(self) -> None:
         """Let a gate release the next request although this one has not finished (it parked)."""
         self._passed.set()

@@ -106,3 +106,11 @@ def test_stats_and_reset(runtime, control):
 
 def test_client_accepts_root_or_control_url(runtime):
     assert ControlClient(runtime.control_url).url == ControlClient(runtime.control_url + "/_control/").url
+
+
+def test_notes_join_the_timeline(runtime, control):
+    control.note("started", conn="bot-A", pid=123)
+    drive(runtime, 1)
+    events = control.journal()
+    assert events[0]["kind"] == "note" and events[0]["data"] == {"pid": 123}
+    assert events[0]["fake"] == "harness" and events[0]["conn"] == "bot-A"

@@ -194,3 +194,11 @@ async def test_reset_releases_held_requests_and_clears_everything():
     assert plane.gates.list() == [] and plane.faults.list() == []
     assert plane.counters.snapshot() == {}
     assert log == [0]
+
+
+async def test_filter_on_request_params():
+    plane = ControlPlane()
+    await passage(plane, [], params={"n": 1, "chat_id": 5})
+    await passage(plane, [], params={"n": 2, "chat_id": 6})
+    match = EventFilter.from_query({"kind": "request", "params.chat_id": "6"})
+    assert [e.data["params"]["n"] for e in plane.journal.events(match)] == [2]
