@@ -63,7 +63,9 @@ class BotApiHttp:
         if conn is None:
             conn = self.plane.new_conn_id(FAKE)
             self._conns[transport] = conn
-            peer = request.remote or ""
+            # host:port, so that the scenario harness can tell which bot process this is
+            peername = transport.get_extra_info("peername")
+            peer = f"{peername[0]}:{peername[1]}" if peername else (request.remote or "")
             self.plane.journal.record(FAKE, "connect", conn=conn, data={"peer": peer})
         return conn
 

@@ -53,7 +53,8 @@ class ControlClient:
         timeout: float | None = None,
     ) -> Any:
         """One control call; returns `result`, raises ControlError on ok=false."""
-        url = self.url + path
+        # Connection ids look like "deriv#3": quote, or "#" would start a fragment.
+        url = self.url + urllib.parse.quote(path, safe="/")
         if query:
             clean = {k: _query_value(v) for k, v in query.items() if v is not None}
             url += "?" + urllib.parse.urlencode(clean)

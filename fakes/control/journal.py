@@ -171,6 +171,13 @@ class Journal:
             return list(self._events)
         return [e for e in self._events if predicate(e)]
 
+    def get(self, seq: int) -> Event | None:
+        """The event with this seq, if still kept (sequence numbers are contiguous)."""
+        if not self._events:
+            return None
+        index = seq - self._events[0].seq
+        return self._events[index] if 0 <= index < len(self._events) else None
+
     @property
     def last_seq(self) -> int:
         return self._seq

@@ -118,8 +118,11 @@ class DerivTransport:
         session = self.core.connect(conn)
         ws.last_activity = time.monotonic()
         self.connections[conn] = ws
-        self.plane.journal.record(FAKE, "connect", conn=conn,
-                                  data={"path": ws.request.path if ws.request else ""})
+        # host:port, so that the scenario harness can tell which bot process this is
+        peer = ws.remote_address
+        self.plane.journal.record(FAKE, "connect", conn=conn, data={
+            "path": ws.request.path if ws.request else "",
+            "peer": f"{peer[0]}:{peer[1]}" if peer else ""})
         tasks: set[asyncio.Task] = set()
         try:
             loop = asyncio.get_running_loop()
@@ -159,7 +162,7 @@ class DerivTransport:
         incoming = self.core.decode(frame)
         request = incoming.request
         if isinstance(request, dict):
-            params, data = request, {"message": request}
+            params, data = request, {"params": request}
         else:
             text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
             params, data = {}, {"frame": text[:JOURNAL_FRAME_CHARS],
