@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--wakeups", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here (run_all.py reads it)")
     args = parser.parse_args()
 
     fake_proc, fake = start(run_fake)
@@ -173,6 +174,10 @@ def main() -> None:
     print(f"{'p50 (target < 2 ms)':<34}{p50:>10.3f} ms")
     print(f"{'p90':<34}{p90:>10.3f} ms")
     print(f"{'p99':<34}{p99:>10.3f} ms")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "fake_rps": fake_rps, "minimal_rps": minimal_rps, "requests": args.requests,
+            "concurrency": args.concurrency, "wakeup_ms": {"p50": p50, "p90": p90, "p99": p99, "samples": len(ms)}}))
 
 
 if __name__ == "__main__":

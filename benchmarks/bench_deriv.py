@@ -156,7 +156,7 @@ async def fanout_echo(url: str, subscribers: int, ticks: int) -> float:
     return subscribers * ticks / elapsed
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, json_path: str | None = None) -> None:
     scale = 0.2 if quick else 1.0
     runtime = FakesRuntime(["deriv"]).start()
     control = runtime.control
@@ -195,9 +195,14 @@ async def main(quick: bool) -> None:
     for name, unit, fake_rate, echo_rate in rows:
         print(f"{name:40} {unit:14} {fake_rate:10.0f} {echo_rate:10.0f} "
               f"{100 * fake_rate / echo_rate:6.0f}%")
+    if json_path:  # for run_all.py
+        with open(json_path, "w") as f:
+            json.dump([{"case": n, "unit": u, "fake": fr, "reference": er} for n, u, fr, er in rows], f)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a fifth of the work, for a smoke run")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here (run_all.py reads it)")
+    cli = parser.parse_args()
+    asyncio.run(main(cli.quick, cli.json))

@@ -151,6 +151,7 @@ def row(name: str, count: int, meter: Meter) -> tuple:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here (run_all.py reads it)")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     n_kex = max(3, int(30 * scale))
@@ -217,6 +218,12 @@ def main() -> None:
     print(f"\nserver-side key exchange alone (sans-I/O, 3 steps): {per_kex * 1e3:.2f} ms "
           f"= {1 / per_kex:.0f} exchanges/s per core")
     print("client ms / server ms: CPU time per operation on the client thread / the server thread")
+    if args.json:  # for run_all.py
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump({"rows": [dict(zip(("measure", "count", "wall_s", "per_s", "client_ms", "server_ms"), r))
+                                for r in rows], "server_key_exchange_s": per_kex}, f)
 
 
 async def _thread_time() -> float:

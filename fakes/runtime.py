@@ -133,6 +133,10 @@ class FakesRuntime:
             await fake.start(self.host, self.ports.get(name, 0))
 
     async def _shutdown(self) -> None:
+        if self.plane is not None:
+            # End every /_control/journal/wait in progress now, or the control server's cleanup
+            # would wait for each to time out.
+            self.plane.journal.clear()
         for fake in reversed(list(self.fakes.values())):
             try:
                 await fake.stop()

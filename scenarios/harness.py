@@ -14,6 +14,7 @@ bot processes' sockets (psutil) when the fake journals the connection, so a time
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import signal
@@ -30,7 +31,7 @@ from typing import Any, Callable, Iterable
 import psutil
 
 from botfakes.fakes.control.client import ControlClient
-from botfakes.fakes.control.journal import Event
+from botfakes.fakes.control.journal import Event, JournalReset
 from botfakes.fakes.runtime import FakesRuntime
 
 from .bugs import BUGS, Bug
@@ -66,12 +67,16 @@ class BotProcess:
 
     def start(self, on_exit=None) -> "BotProcess":
         self._log = open(self.log_path, "ab")
-        # Own session: a kill reaches the bot's children too, and Ctrl-C on the harness does not
-        # reach the bot before the harness can stop it in order.
-        self.proc = subprocess.Popen(
-            self.command, env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        try:
+            # Own session: a kill reaches the bot's children too, and Ctrl-C on the harness does
+            # not reach the bot before the harness can stop it in order.
+            self.proc = subprocess.Popen(
+                self.command, env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        except BaseException:
+            self._log.close()
+            raise
         if on_exit is not None:
             # waitpid in a thread turns "the bot exited" into an event the harness can await.
             proc = self.proc
@@ -180,7 +185,8 @@ class Harness:
         self.workdir = workdir
         self.control: ControlClient = runtime.control
         self.instances: list[BotProcess] = []
-        self.start_seq = self.control.journal(limit=1)[-1]["seq"] if self.control.journal(limit=1) else 0
+        # Events of this scenario are those after this one (sequence numbers survive a reset).
+        self.start_seq = runtime.call_sync(lambda: runtime.plane.journal.last_seq)
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.webhook_secret = secrets.token_urlsafe(24)
@@ -189,6 +195,7 @@ class Harness:
         self._listening = False
         self._closing = False
         self._chats = 0
+        self._resolver = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="owner")
 
     # -- credentials and environment -----------------------------------------------------------
 
@@ -259,6 +266,12 @@ class Harness:
         bot.started_seq = note["seq"]  # type: ignore[attr-defined]
         return bot
 
+    def start_polling_bot(self, label: str = "A", **env_kwargs: Any) -> BotProcess:
+        """Start an instance and return once it has called getUpdates."""
+        bot = self.start_bot(label, **env_kwargs)
+        assert self.wait_polling(after=bot.started_seq), f"instance {label} never called getUpdates"
+        return bot
+
     def _on_exit(self, bot: BotProcess, code: int) -> None:
         if not self._closing:
             self.runtime.call_sync(lambda: self.runtime.plane.journal.record(
@@ -284,6 +297,7 @@ class Harness:
         if self._listening:
             self.runtime.call_sync(lambda: self.runtime.plane.journal.remove_listener(self._on_event))
             self._listening = False
+        self._resolver.shutdown(wait=True)
 
     def _listen_for_connections(self) -> None:
         if not self._listening:
@@ -291,13 +305,17 @@ class Harness:
             self._listening = True
 
     def _on_event(self, event: Event) -> None:
-        # Runs on the fakes' loop when a connection opens: the client socket exists right now.
+        # Runs on the fakes' loop: only note the client's port; a worker thread finds the process
+        # (a /proc scan here would stall every fake). The bot's socket outlives this by far.
         if event.kind != "connect" or "peer" not in event.data:
             return
         try:
             port = int(str(event.data["peer"]).rsplit(":", 1)[1])
         except (ValueError, IndexError):
             return
+        self._resolver.submit(self._resolve_owner, event.conn, port)
+
+    def _resolve_owner(self, conn: str, port: int) -> None:
         for bot in list(self.instances):
             for pid in bot.pids():
                 try:
@@ -306,10 +324,11 @@ class Harness:
                     continue
                 if any(c.laddr and c.laddr.port == port for c in conns):
                     with self._lock:
-                        self._conn_owner[event.conn] = bot.label
+                        self._conn_owner[conn] = bot.label
                     return
 
     def owner(self, conn: str) -> str:
+        """Which instance opened connection `conn` ("?" if it was gone before it was looked up)."""
         with self._lock:
             return self._conn_owner.get(conn, "?")
 
@@ -328,7 +347,7 @@ class Harness:
             try:
                 return await self.runtime.plane.journal.wait(
                     lambda e: e.seq > since and predicate(e), count, timeout)
-            except asyncio.TimeoutError:
+            except (asyncio.TimeoutError, JournalReset):
                 return None
 
         return self.runtime.call(wait, timeout=timeout + 30.0)
@@ -382,12 +401,20 @@ class Harness:
 
     def wait_replies(self, chat_ids: Iterable[int], timeout: float = 30.0) -> list[int]:
         """Wait until the bot has sent into every chat; returns the chats it never answered."""
-        missing = []
-        for chat_id in chat_ids:
-            if self.wait_for(self.replied(chat_id), timeout) is None:
-                missing.append(chat_id)
-                timeout = 0.5  # the bot is already late: do not wait the full bound per chat
-        return missing
+        chats = set(chat_ids)
+        answered: set[int] = set()
+        matchers = {c: self.replied(c) for c in chats}
+
+        def first_reply(e: Event) -> bool:  # counts each chat once, so `count` means chats
+            chat = next((c for c, match in matchers.items() if c not in answered and match(e)), None)
+            if chat is None:
+                return False
+            answered.add(chat)
+            return True
+
+        if chats:
+            self.wait_for(first_reply, timeout, count=len(chats))
+        return sorted(chats - answered)
 
     def wait_polling(self, timeout: float = 30.0, after: int = 0) -> Event | None:
         """The next getUpdates the bot sends (after journal seq `after`)."""

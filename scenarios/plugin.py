@@ -18,22 +18,15 @@ from typing import Iterator
 import pytest
 
 from .harness import BugFound, Harness
-from .spec import BUNDLED, BotSpec
+from .spec import BOT_OPTIONS, BUNDLED, BotSpec
 
 RESULTS_KEY = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("botfakes scenarios")
-    group.addoption("--bot-cmd", help="command that starts the bot under test")
-    group.addoption("--bot-parts", default="polling",
-                    help="comma-separated parts the bot has: polling, webhook, telethon, deriv")
-    group.addoption("--bot-name", default="bot", help="name of the bot in reports")
-    group.addoption("--bot-probe", default="/start",
-                    help="the command sent to see that the bot handles an update (default /start)")
-    group.addoption("--bot-spec", type=Path, help="a TOML file describing the bot (see spec.py)")
-    group.addoption("--bundled", default="all",
-                    help="with no --bot-cmd/--bot-spec: comma-separated bundled bots, or 'all'")
+    for flag, options in BOT_OPTIONS:
+        group.addoption(flag, **options)
     group.addoption("--results-dir", type=Path,
                     help="write one JSON verdict record per scenario run here")
 

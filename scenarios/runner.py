@@ -18,21 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .spec import BOT_OPTIONS
 from .report import GOOD, cell_status, format_terminal, load_records, matrix, write_html
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bot-cmd", help="command that starts your bot (default: the bundled bots)")
-    parser.add_argument("--bot-parts", default="polling",
-                        help="parts your bot has: polling, webhook, telethon, deriv (comma-separated)")
-    parser.add_argument("--bot-name", default="bot", help="your bot's name in the reports")
-    parser.add_argument("--bot-probe", default="/start",
-                        help="command sent to check that an update is handled (default /start)")
-    parser.add_argument("--bot-spec", type=Path, help="a TOML file describing your bot")
-    parser.add_argument("--bundled", default="all",
-                        help="which bundled bots when no bot is given: 'all' or a comma list")
+    for flag, options in BOT_OPTIONS:
+        parser.add_argument(flag, **options)
     parser.add_argument("-n", "--workers", default="2",
                         help="pytest-xdist workers ('auto', a number, or 0 for none; default 2)")
     parser.add_argument("-k", dest="keyword", help="only scenarios matching this pytest -k expression")

@@ -79,6 +79,21 @@ class BotSpec:
         )
 
 
+# The options that name the bot under test: the same for `botfakes run` (argparse) and for the
+# scenarios' pytest plugin (whose addoption takes argparse's keywords).
+BOT_OPTIONS: tuple[tuple[str, dict], ...] = (
+    ("--bot-cmd", {"help": "command that starts the bot under test (default: the bundled bots)"}),
+    ("--bot-parts", {"default": "polling",
+                     "help": "parts the bot has: polling, webhook, telethon, deriv (comma-separated)"}),
+    ("--bot-name", {"default": "bot", "help": "name of the bot in the reports"}),
+    ("--bot-probe", {"default": "/start",
+                     "help": "command sent to check that an update is handled (default /start)"}),
+    ("--bot-spec", {"type": Path, "help": "a TOML file describing the bot (see botfakes.scenarios.spec)"}),
+    ("--bundled", {"default": "all",
+                   "help": "with no --bot-cmd/--bot-spec: 'all' or a comma list of bundled bots"}),
+)
+
+
 def _bundled(variant: str, expected: dict[str, str]) -> BotSpec:
     return BotSpec(
         name=variant,

@@ -43,8 +43,7 @@ def test_two_instances_polling(harness: Harness) -> None:
     """Two instances polling one token: no 409 reaches a correct bot, each update handled once."""
     h = harness
     h.mint()
-    h.start_bot("A")
-    assert h.wait_polling(), "instance A never called getUpdates"
+    h.start_polling_bot("A")
     b = h.start_bot("B")
     # The second instance either refuses to run (the fix) or starts polling: its first long poll
     # then meets A's pending one and one of the two gets the 409 at once. Nothing here depends on
@@ -74,8 +73,7 @@ def test_restart_after_kill(harness: Harness) -> None:
     """kill -9 in the middle of a burst, then a restart: no clean-up needed, no update lost."""
     h = harness
     h.mint()
-    a = h.start_bot("A")
-    assert h.wait_polling(), "instance A never called getUpdates"
+    a = h.start_polling_bot("A")
     # Hold the bot's first reply so that the kill lands while it is handling the burst.
     gate = h.control.add_gate("botapi", "sendMessage")
     burst = [h.new_chat() for _ in range(5)]
@@ -116,8 +114,7 @@ def test_flood_control_retry_after(harness: Harness) -> None:
     """A 429 from the Bot API: the bot waits retry_after and sends again; no message is lost."""
     h = harness
     h.mint()
-    h.start_bot("A")
-    assert h.wait_polling(), "instance A never called getUpdates"
+    h.start_polling_bot("A")
     retry_after = 1
     h.control.add_fault(
         "botapi", "sendMessage", "error", times=1,

@@ -420,7 +420,7 @@ class BotApiCore:
         sender = self._user_from(user)
         target = self._chat_from(sender, chat, bot)
         if target.type == "private":
-            self.world._known_private.add((bot.id, target.id))
+            self.world.remember_private(bot.id, target.id)
         message = None
         if message_id is not None:
             message = self.world.find_message(bot.id, target.id, int(message_id))

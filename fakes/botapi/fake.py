@@ -1,4 +1,21 @@
-"""The fake Telegram Bot API server as the runtime sees it: start/stop, reset, routes, CLI options."""
+"""The fake Telegram Bot API server as the runtime sees it: start/stop, reset, routes, CLI options.
+
+Which server it follows: the local telegram-bot-api server (tdlib/telegram-bot-api), whose
+sources are public, where api.telegram.org is not. One known deviation from api.telegram.org: a
+malformed token (no ":" or a non-numeric bot id) gets 401 "Unauthorized: invalid token specified"
+as ClientManager.cpp answers it, where api.telegram.org answers 404 "Not Found".
+
+Reset: a new world (bots, chats, updates, webhooks, rate limits). HTTP keep-alive connections stay
+open across it (a client does not see a reset), but nothing from before it reaches the new journal:
+a reply still pending at the reset (a parked long poll, a delayed 409) is sent but not journaled, a
+kept-alive connection gets a fresh "connect" event when it carries its first request of the new
+world, old webhook deliverers are stopped and awaited, and requests held by a "drop" rule are let
+go (their connection is cut, still unanswered).
+
+Fault rules: "error" answers the rule's Bot API error; "drop" receives the request and never
+answers it, holding the connection open until the client gives up (or a reset or stop); "close"
+aborts the TCP connection without an answer.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +69,9 @@ class BotApiFake(Fake):
         self.core = BotApiCore(config_from(self.config_options))
         self.http = BotApiHttp(self.core, plane)
         self._deliverers: dict[str, WebhookDeliverer] = {}
+        # deliverers being stopped after a webhook change; reset/stop await them so no POST of an
+        # old world lands later
+        self._stopping: set[asyncio.Task] = set()
         self._bot_counter = 0
         self._runner: web.AppRunner | None = None
         self._wire_core()
@@ -75,10 +95,13 @@ class BotApiFake(Fake):
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
+        assert self._runner.server is not None
+        self.http.observe(self._runner.server)
         self.host = host
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        self.http.release_dropped()
         await self._stop_deliverers()
         self.core.reset()
         if self._runner is not None:
@@ -94,7 +117,7 @@ class BotApiFake(Fake):
                 "tokens": list(self.initial_bots), "base_url": f"{self.url}/bot"}
 
     async def reset(self) -> None:
-        self.http.generation += 1
+        self.http.new_world()
         await self._stop_deliverers()
         self.core.reset()
         self.core.config = config_from(self.config_options)
@@ -133,7 +156,9 @@ class BotApiFake(Fake):
     def _webhook_changed(self, bot: Bot) -> None:
         old = self._deliverers.pop(bot.token, None)
         if old is not None:
-            asyncio.get_running_loop().create_task(old.stop())
+            task = asyncio.get_running_loop().create_task(old.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
         if bot.webhook is not None:
             self._deliverers[bot.token] = WebhookDeliverer(
                 self.core, bot, self.plane, self._execute_reply_method, self.plane.new_conn_id(FAKE))
@@ -151,7 +176,7 @@ class BotApiFake(Fake):
         async with self.plane.request(FAKE, conn, canonical_method(method), match_params,
                                       data={"bot_id": bot.id, "params": params, "webhook_reply": True}) as req:
             if req.fault is not None:
-                req.reply({"ok": False, "code": req.fault.action, "text": f"fault rule {req.fault.id}"})
+                req.reply(req.fault.outcome(), data={"fault": req.fault.id})
                 return
             reply = self.core.handle(bot.token, method, params)
             if not hasattr(reply, "status"):
@@ -164,6 +189,8 @@ class BotApiFake(Fake):
         self._deliverers.clear()
         for deliverer in deliverers:
             await deliverer.stop()
+        if self._stopping:
+            await asyncio.gather(*list(self._stopping), return_exceptions=True)
 
     # ---- CLI ---------------------------------------------------------------------------------------
     @classmethod

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -43,6 +42,18 @@ def outcome_of(reply: Reply) -> dict[str, Any]:
     return {"ok": False, "code": reply.status, "text": reply.body.get("description", "")}
 
 
+class _Connection:
+    """One client TCP connection as the journal knows it (keep-alive requests share it)."""
+
+    __slots__ = ("conn", "peer", "generation", "lost")
+
+    def __init__(self, conn: str, peer: str, generation: int) -> None:
+        self.conn = conn
+        self.peer = peer
+        self.generation = generation  # the world its "connect" event was journaled in
+        self.lost = asyncio.Event()  # set when the client's TCP connection has closed
+
+
 class BotApiHttp:
     """The request handler; one per fake, bound to its core and the runtime's control plane."""
 
@@ -50,24 +61,61 @@ class BotApiHttp:
         self.core = core
         self.plane = plane
         self.max_params_bytes = max_params_bytes
-        self._conns: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+        # keyed by the connection's aiohttp protocol object (one RequestHandler per TCP connection);
+        # an entry leaves when aiohttp reports the connection lost (see observe())
+        self._conns: dict[Any, _Connection] = {}
         # Bumped by a reset: a reply that was still waiting then (a parked poll, a delayed 409) belongs
         # to the test before, so it is sent but kept out of the new journal.
         self.generation = 0
+        # set when requests held unanswered by a "drop" rule must let go (reset, stop)
+        self._release_dropped = asyncio.Event()
+
+    def observe(self, server: web.Server) -> None:
+        """Hear of every closed client connection from aiohttp's low-level server, to journal it."""
+        forward = server.connection_lost
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            forward(handler, exc)
+            self.connection_lost(handler)
+
+        server.connection_lost = connection_lost  # type: ignore[method-assign]
+
+    def connection_lost(self, handler: Any) -> None:
+        state = self._conns.pop(handler, None)
+        if state is None:
+            return  # never carried a Bot API request (e.g. a /_control/ client): not journaled
+        state.lost.set()
+        if state.generation == self.generation:
+            self.plane.journal.record(FAKE, "disconnect", conn=state.conn, data={"peer": state.peer})
+
+    def new_world(self) -> None:
+        """A reset: later replies to earlier requests stay out of the journal; dropped requests let go."""
+        self.generation += 1
+        self._release_dropped.set()
+        self._release_dropped = asyncio.Event()
+
+    def release_dropped(self) -> None:
+        self._release_dropped.set()
 
     def conn_id(self, request: web.Request) -> str:
-        transport = request.transport
-        if transport is None:
-            return f"{FAKE}#?"
-        conn = self._conns.get(transport)
-        if conn is None:
-            conn = self.plane.new_conn_id(FAKE)
-            self._conns[transport] = conn
+        handler = request.protocol
+        state = self._conns.get(handler)
+        if state is None:
+            transport = request.transport
+            if transport is None:
+                return f"{FAKE}#?"
             # host:port, so that the scenario harness can tell which bot process this is
             peername = transport.get_extra_info("peername")
             peer = f"{peername[0]}:{peername[1]}" if peername else (request.remote or "")
-            self.plane.journal.record(FAKE, "connect", conn=conn, data={"peer": peer})
-        return conn
+            state = _Connection(self.plane.new_conn_id(FAKE), peer, self.generation)
+            self._conns[handler] = state
+            self.plane.journal.record(FAKE, "connect", conn=state.conn, data={"peer": peer})
+        elif state.generation != self.generation:
+            # A keep-alive connection from before a reset: the new journal had no "connect" for it.
+            state.generation = self.generation
+            self.plane.journal.record(FAKE, "connect", conn=state.conn,
+                                      data={"peer": state.peer, "kept_alive": True})
+        return state.conn
 
     def rejected(self, request: web.Request, response: web.Response, description: str) -> web.Response:
         """Journal a request refused before it named a method (bad path, bad body): the pair of events."""
@@ -114,11 +162,12 @@ class BotApiHttp:
         conn = self.conn_id(request)
         match_params = dict(params)
         match_params["bot_id"] = str(bot_id)
+        # taken before the plane: a request held at a gate across a reset belongs to the old world
+        generation = self.generation
         async with self.plane.request(FAKE, conn, name, match_params,
                                       data={"bot_id": bot_id, "params": params}) as req:
             if req.fault is not None:
-                return await self._enact_fault(request, req)
-            generation = self.generation
+                return await self._enact_fault(request, req, generation)
             outcome = self.core.handle(token, method, params)
             if isinstance(outcome, LongPoll):
                 req.passed()
@@ -167,8 +216,9 @@ class BotApiHttp:
         response.force_close()
         return self.rejected(request, response, E.REQUEST_TOO_LARGE)
 
-    async def _enact_fault(self, request: web.Request, req: Any) -> web.StreamResponse:
+    async def _enact_fault(self, request: web.Request, req: Any, generation: int) -> web.StreamResponse:
         rule = req.fault
+        current = generation == self.generation
         if rule.action == "error":
             error = dict(rule.error or {})
             code = int(error.get("error_code", 500))
@@ -178,15 +228,40 @@ class BotApiHttp:
                 reply.headers["Retry-After"] = str(retry_after)
             if code == 429:
                 self.plane.counters.incr("botapi.429")
-            req.reply(outcome_of(reply), data={"fault": rule.id})
+            if current:
+                req.reply(outcome_of(reply), data={"fault": rule.id})
+            else:
+                req.discard()
             return json_response(reply)
-        # drop / close: cut the connection without an answer; aiohttp discards the unsent response.
-        req.reply({"ok": False, "code": rule.action, "text": f"fault rule {rule.id}"})
+        if current:
+            req.reply(rule.outcome(), data={"fault": rule.id})
+        else:
+            req.discard()
+        if rule.action == "drop":
+            # Received, never answered; the connection stays open until the client gives up.
+            req.passed()
+            await self._hold_unanswered(request)
+        # close (and a dropped request whose wait ended): cut the connection without an answer;
+        # aiohttp discards the unsent response.
         if request.transport is not None:
             request.transport.abort()
         response = web.Response(status=500)
         response.force_close()
         return response
+
+    async def _hold_unanswered(self, request: web.Request) -> None:
+        """Wait until the client's connection closes, or a reset or stop lets dropped requests go."""
+        state = self._conns.get(request.protocol)
+        transport = request.transport
+        if state is None or state.lost.is_set() or transport is None or transport.is_closing():
+            return  # the client is already gone (e.g. a killed bot's request released late)
+        lost = asyncio.ensure_future(state.lost.wait())
+        released = asyncio.ensure_future(self._release_dropped.wait())
+        try:
+            await asyncio.wait((lost, released), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            released.cancel()
 
 
 async def not_found(request: web.Request) -> web.Response:

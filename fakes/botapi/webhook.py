@@ -199,8 +199,9 @@ class WebhookDeliverer:
         retry_after = 0
         reply_call = None
         try:
-            if fault is not None and fault.delay:
-                await asyncio.sleep(fault.delay)
+            delay = self.plane.faults.delay_for(fault) if fault is not None else 0.0
+            if delay:
+                await asyncio.sleep(delay)
             if fault is not None and fault.action in ("drop", "close"):
                 error = "Webhook connection closed"
             elif fault is not None and fault.action == "error":

@@ -165,6 +165,10 @@ class World:
             return None
         return chat
 
+    def remember_private(self, bot_id: int, chat_id: int) -> None:
+        """The user of private chat `chat_id` has talked to the bot, so the bot may write there."""
+        self._known_private.add((bot_id, chat_id))
+
     def can_access(self, bot_id: int, chat: Chat) -> bool:
         if chat.type == "private":
             return (bot_id, chat.id) in self._known_private
@@ -176,7 +180,7 @@ class World:
                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
         key = (bot_id, chat.id)
         if chat.type == "private":
-            self._known_private.add(key)
+            self.remember_private(bot_id, chat.id)
         elif not sender.get("is_bot"):
             # A user writing in a group the bot is in; the bot must be a member to see it.
             chat.bot_members.add(bot_id)

@@ -23,6 +23,7 @@ ACTIONS = ("error", "delay", "drop", "close")
 # "request": matched against what a client sent; "push": against what the server is about to send
 # unasked (a subscription message, a webhook delivery), so a stream can be stalled or cut.
 STAGES = ("request", "push")
+MAX_DELAY = 3600.0  # an hour: longer is a mistake, and would overflow asyncio's timers
 
 
 @dataclass
@@ -38,7 +39,7 @@ class FaultRule:
     times: int | None = None  # fire this many times, then retire; None = every match
     probability: float = 1.0  # drawn from the plane's seeded RNG, so runs repeat
     stage: str = "request"
-    id: str = ""
+    id: str = ""  # assigned when added (a rule made by the plane itself names its purpose)
     seen: int = 0  # matches so far, skipped ones included
     fired: int = 0
 
@@ -53,8 +54,12 @@ class FaultRule:
             raise ValueError("probability must be between 0 and 1")
         if self.times is not None and self.times < 0 or self.skip < 0:
             raise ValueError("times and skip must not be negative")
-        if self.delay < 0 or self.jitter < 0:
-            raise ValueError("delay and jitter must not be negative")
+        if not (0 <= self.delay <= MAX_DELAY and 0 <= self.jitter <= MAX_DELAY):
+            raise ValueError(f"delay and jitter must be between 0 and {MAX_DELAY:g} seconds")
+
+    def outcome(self) -> dict[str, Any]:
+        """The journal outcome of a request this rule ended: code = the action, for every fake."""
+        return {"ok": False, "code": self.action, "text": f"fault rule {self.id}"}
 
     @property
     def exhausted(self) -> bool:

@@ -45,6 +45,9 @@ class Gate:
         _check_order(self.order)
         if self.count is not None and self.count < 1:
             raise ValueError("count must be at least 1")
+        if isinstance(self.order, list) and self.count is not None and any(
+                i < 0 or i >= self.count for i in self.order):
+            raise ValueError(f"an explicit order names arrival positions 0..{self.count - 1}")
         if self.batches is not None and self.batches < 1:
             raise ValueError("batches must be at least 1")
 
@@ -119,7 +122,7 @@ class Gates:
         self._on_event = on_event  # journals gate activity: (held_request, action, gate, **data)
         self._gates: list[Gate] = []
         self._ids = itertools.count(1)
-        self._releasers: set[asyncio.Task] = set()
+        self._releasers: dict[asyncio.Task, list[HeldRequest]] = {}  # batches being released
 
     def add(self, gate: Gate) -> Gate:
         gate.id = f"gate-{next(self._ids)}"
@@ -137,11 +140,16 @@ class Gates:
         if gate is None:
             return False
         # Nothing may stay held by a gate that no longer exists: let them go as they came.
-        self._release_now(gate, "arrival")
+        self._release_now(gate)
         self._gates.remove(gate)
         return True
 
     def clear(self) -> None:
+        """Remove every gate, letting go at once what they hold or are still releasing."""
+        for task, batch in list(self._releasers.items()):
+            task.cancel()
+            self._let_go(Gate(Match()), batch)
+        self._releasers.clear()
         for gate in list(self._gates):
             self.remove(gate.id)
 
@@ -163,6 +171,7 @@ class Gates:
         except asyncio.CancelledError:
             if not held.released and held in gate.held:
                 gate.held.remove(held)
+            held.passed.set()  # released or not, nobody must wait for it to pass any more
             raise
 
     def release(self, gate_id: str, order: str | list[int] | None = None) -> int:
@@ -172,13 +181,15 @@ class Gates:
             raise KeyError(gate_id)
         order = gate.order if order is None else order
         _check_order(order)
+        if not gate.held:
+            return 0  # nothing to release: the gate stays armed for its batch
         batch = gate.held
         positions = release_sequence(len(batch), order, self._rng)
         gate.held = []
         gate.batches_released += 1
         task = asyncio.get_running_loop().create_task(self._release_in_turn(gate, batch, positions))
-        self._releasers.add(task)
-        task.add_done_callback(self._releasers.discard)
+        self._releasers[task] = batch
+        task.add_done_callback(lambda t: self._releasers.pop(t, None))
         return len(batch)
 
     async def _release_in_turn(
@@ -190,13 +201,17 @@ class Gates:
                 continue
             held.released = True
             self._on_event(held, "released", gate, position=position, turn=turn)
-            held.go.set_result(None)
+            if not held.go.done():  # a journal listener may have cancelled it meanwhile
+                held.go.set_result(None)
             await held.passed.wait()
 
-    def _release_now(self, gate: Gate, order: str) -> None:
-        for held in gate.held:
+    def _release_now(self, gate: Gate) -> None:
+        self._let_go(gate, gate.held)
+        gate.held = []
+
+    def _let_go(self, gate: Gate, batch: list[HeldRequest]) -> None:
+        for held in batch:
             if not held.go.done():
                 held.released = True
                 self._on_event(held, "released", gate, position=-1, turn=-1)
                 held.go.set_result(None)
-        gate.held = []

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .faults import FaultRule
 from .gates import Gate
-from .journal import EventFilter, events_to_json
+from .journal import EventFilter, JournalReset, events_to_json
 from .plane import ControlPlane
 
 PLANE_KEY = web.AppKey("botfakes_plane", ControlPlane)
@@ -84,8 +84,11 @@ async def journal(request: web.Request) -> web.Response:
     plane = plane_of(request)
     events = plane.journal.events(EventFilter.from_query(request.query))
     limit = request.query.get("limit")
-    if limit:
-        events = events[-int(limit):]
+    if limit not in (None, ""):
+        n = int(limit)
+        if n < 0:
+            raise ValueError("limit must not be negative")
+        events = events[-n:] if n else []
     return ok({"events": events_to_json(events), "last_seq": plane.journal.last_seq})
 
 
@@ -96,6 +99,8 @@ async def journal_wait(request: web.Request) -> web.Response:
     timeout = min(float(request.query.get("timeout") or 10.0), MAX_WAIT_SECONDS)
     try:
         events = await plane.journal.wait(EventFilter.from_query(request.query), count, timeout)
+    except JournalReset:
+        return fail(409, "Conflict: the journal was reset during the wait")
     except asyncio.TimeoutError:
         seen = len(plane.journal.events(EventFilter.from_query(request.query)))
         return fail(408, f"Request Timeout: {seen} of {count} matching events after {timeout} s")

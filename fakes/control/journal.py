@@ -34,6 +34,10 @@ class Event:
         return asdict(self)
 
 
+class JournalReset(Exception):
+    """A wait ended because the journal was cleared by a reset."""
+
+
 def ok() -> dict[str, Any]:
     return {"ok": True}
 
@@ -219,7 +223,7 @@ class Journal:
         self._dropped = 0
         for *_, future in self._waiters:
             if not future.done():
-                future.cancel()
+                future.set_exception(JournalReset("the journal was reset during the wait"))
         self._waiters = []
 
 

@@ -27,6 +27,7 @@ from . import journal as journal_mod
 from .faults import FaultRule, FaultRules
 from .gates import Gate, Gates, HeldRequest
 from .journal import Event, Journal
+from .matching import Match
 
 if TYPE_CHECKING:
     from .fake import Fake
@@ -68,11 +69,17 @@ class RequestContext:
         self.fault: FaultRule | None = None
         self.replied = False
         self._passed = asyncio.Event()
+        self.epoch = plane.epoch  # the world this request arrived in; a reset starts a new one
 
     @property
     def seq(self) -> int:
         assert self.event is not None
         return self.event.seq
+
+    @property
+    def stale(self) -> bool:
+        """The plane was reset since this request arrived: it belongs to a world that is gone."""
+        return self.epoch != self.plane.epoch
 
     async def __aenter__(self) -> "RequestContext":
         plane = self.plane
@@ -80,16 +87,33 @@ class RequestContext:
             self.fake, "request", conn=self.conn, method=self.method,
             data=self._data if self._data is not None else {"params": dict(self.params)},
         )
+        try:
+            await self._pass_gate_and_faults()
+        except BaseException as exc:
+            # __aexit__ does not run when __aenter__ raises: close the passage here, or a gate
+            # releasing in turn would wait for this request forever.
+            await self.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def _pass_gate_and_faults(self) -> None:
+        plane = self.plane
         gate = plane.gates.find(self.fake, self.method, self.params, self.conn)
         if gate is not None:
             held = HeldRequest(
-                fake=self.fake, method=self.method, conn=self.conn, request_seq=self.event.seq,
+                fake=self.fake, method=self.method, conn=self.conn, request_seq=self.seq,
                 go=asyncio.get_running_loop().create_future(), passed=self._passed,
             )
             await plane.gates.hold(gate, held)
+        if self.stale:
+            # Held across a reset: the new world must not see it answered, so it is dropped
+            # (received, never answered) and journaled nowhere.
+            self.fault = STALE_REQUEST
+            self.replied = True
+            return
         for rule in plane.faults.fire(self.fake, self.method, self.params, self.conn):
             plane.journal.record(
-                self.fake, "fault", conn=self.conn, method=self.method, request=self.event.seq,
+                self.fake, "fault", conn=self.conn, method=self.method, request=self.seq,
                 data={"rule": rule.id, "action": rule.action},
             )
             plane.counters.incr(f"{self.fake}.faults.{rule.action}")
@@ -98,11 +122,15 @@ class RequestContext:
                 await asyncio.sleep(delay)
             if rule.action != "delay":
                 self.fault = rule
-        return self
 
-    def reply(self, outcome: Mapping[str, Any], data: Mapping[str, Any] | None = None) -> Event:
-        """Journal the response: `outcome` from journal.ok()/journal.error(); once per request."""
+    def reply(self, outcome: Mapping[str, Any], data: Mapping[str, Any] | None = None) -> Event | None:
+        """Journal the response: `outcome` from journal.ok()/journal.error(); once per request.
+
+        Nothing is journaled for a request from before a reset (see `stale`).
+        """
         self.replied = True
+        if self.stale:
+            return None
         return self.plane.journal.record(
             self.fake, "response", conn=self.conn, method=self.method, request=self.seq,
             data=data, outcome=outcome,
@@ -117,7 +145,7 @@ class RequestContext:
         self._passed.set()
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        if not self.replied and exc_type is not None and self.event is not None:
+        if not self.replied and exc_type is not None and self.event is not None and not self.stale:
             if issubclass(exc_type, asyncio.CancelledError):
                 outcome = journal_mod.error("cancelled", "the request was cancelled before a reply")
             else:
@@ -126,9 +154,14 @@ class RequestContext:
         self._passed.set()
 
 
+# The rule a request held across a reset leaves with: "drop", i.e. received and never answered.
+STALE_REQUEST = FaultRule(Match(), action="drop", id="reset")
+
+
 class ControlPlane:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
+        self.epoch = 0  # incremented by every reset
         self.rng = random.Random(seed)
         self.journal = Journal()
         self.faults = FaultRules(self.rng)
@@ -169,8 +202,7 @@ class ControlPlane:
             event_data["fault"] = [r.id for r in fired]
         self.journal.record(
             fake, "push", conn=conn, method=method, data=event_data,
-            outcome=journal_mod.ok() if terminal is None else journal_mod.error(
-                terminal.action, f"fault rule {terminal.id}"),
+            outcome=journal_mod.ok() if terminal is None else terminal.outcome(),
         )
         return terminal or delay_rule
 
@@ -181,7 +213,12 @@ class ControlPlane:
         )
 
     async def reset(self) -> None:
-        """Back to the state the runtime started in: every fake's world, rules, gates, counts."""
+        """Back to the state the runtime started in: every fake's world, rules, gates, counts.
+
+        Requests still held at a gate are let go into the new epoch, where they are dropped
+        unanswered and unjournaled, so nothing of one test leaks into the next.
+        """
+        self.epoch += 1
         self.gates.clear()
         self.faults.clear()
         self.counters.clear()

@@ -30,6 +30,15 @@ from .ratelimit import RateLimiter
 
 #: proposal ids a connection may still buy with (the real server expires them after a while)
 MAX_REMEMBERED_PROPOSALS = 200
+#: website_status' max_proposal_subscription: proposal streams one connection may hold at once
+MAX_PROPOSAL_SUBSCRIPTIONS = 5
+#: the error past that limit. Not confirmed against the real server (its enforcing code is not in
+#: the public sources found); a RateLimit-family error naming the published limit.
+PROPOSAL_LIMIT_CODE = "RateLimit"
+PROPOSAL_LIMIT_MESSAGE = (f"You have reached the limit of {MAX_PROPOSAL_SUBSCRIPTIONS} "
+                          "concurrent proposal subscriptions.")
+#: close reason per close code the core asks for (RFC 6455's name, as the reference gives it)
+CLOSE_REASONS = {1008: "Policy Violation"}
 #: stream types that need an authorized account; logout (or a new authorize) ends them
 AUTH_STREAM_TYPES = frozenset({"balance", "proposal_open_contract", "transaction"})
 
@@ -173,7 +182,7 @@ class DerivCore:
             result = Result([envelope.error_reply(request, spec, spec.name, "RateLimit",
                                                   breach.message)])
             if breach.close_code:
-                result.close = (breach.close_code, "")
+                result.close = (breach.close_code, CLOSE_REASONS.get(breach.close_code, ""))
             return result
         invalid = schema.validate(spec, request)
         if invalid is not None:
@@ -514,6 +523,9 @@ class DerivCore:
                 if k not in ("req_id", "passthrough", "subscribe")))
             if session.find_stream(key):
                 raise DerivError("AlreadySubscribed", "You are already subscribed to proposal.")
+            if sum(s.type == "proposal" for s in session.streams.values()) \
+                    >= MAX_PROPOSAL_SUBSCRIPTIONS:
+                raise DerivError(PROPOSAL_LIMIT_CODE, PROPOSAL_LIMIT_MESSAGE)
             stream = self._subscribe(session, request, spec, "proposal", "proposal", key,
                                      self.proposal_streams.setdefault(symbol.name, {}),
                                      symbol=symbol.name, terms=terms)
@@ -601,15 +613,21 @@ class DerivCore:
             if not wanted:
                 return self._ok(request, spec, "proposal_open_contract",
                                 {"proposal_open_contract": {}})
+        subscribe = args.get("subscribe") == 1
+        if subscribe:
+            # every key is checked before any stream starts: an AlreadySubscribed answer must not
+            # leave streams behind that the client never got an id for
+            for contract in wanted:
+                if not contract.is_sold and session.find_stream(
+                        ("proposal_open_contract", contract.contract_id)):
+                    raise DerivError("AlreadySubscribed",
+                                     "You are already subscribed to proposal_open_contract.")
         result = Result()
         for contract in wanted:
             state = contract.state(self.market.epoch)
             body: dict = {"proposal_open_contract": state}
-            if args.get("subscribe") == 1 and not contract.is_sold:
+            if subscribe and not contract.is_sold:
                 key = ("proposal_open_contract", contract.contract_id)
-                if session.find_stream(key):
-                    raise DerivError("AlreadySubscribed",
-                                     "You are already subscribed to proposal_open_contract.")
                 stream = self._subscribe(
                     session, request, spec, "proposal_open_contract", "proposal_open_contract",
                     key, self.contract_streams.setdefault(contract.contract_id, {}),

@@ -48,10 +48,15 @@ class DerivError(Exception):
         self.msg_type = msg_type
 
     def as_dict(self) -> dict:
-        error = {"code": self.code, "message": self.message}
-        if self.details:
-            error["details"] = self.details
-        return error
+        return error_object(self.code, self.message, self.details)
+
+
+def error_object(code: str, message: str, details: dict | None = None) -> dict:
+    """The `error` member of every error reply: code, message and (when there are any) details."""
+    error = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return error
 
 
 @dataclass(slots=True)
@@ -139,9 +144,7 @@ def reply(request: dict, spec: CallSpec | None, msg_type: str, body: dict,
 
 def error_reply(request: Any, spec: CallSpec | None, msg_type: str, code: str, message: str,
                 details: dict | None = None) -> dict:
-    error = {"code": code, "message": message}
-    if details:
-        error["details"] = details
+    error = error_object(code, message, details)
     if not isinstance(request, dict):
         return {"echo_req": {}, "error": error, "msg_type": msg_type}
     return reply(request, spec, msg_type, {"error": error})
@@ -150,7 +153,7 @@ def error_reply(request: Any, spec: CallSpec | None, msg_type: str, code: str, m
 def bad_request() -> dict:
     return {
         "echo_req": {},
-        "error": {"code": "BadRequest", "message": "The application sent an invalid request."},
+        "error": error_object("BadRequest", "The application sent an invalid request."),
         "msg_type": "error",
     }
 
@@ -166,7 +169,7 @@ def decode(frame: str | bytes) -> Incoming:
     if not sanity_ok(request):
         message = {
             "echo_req": {},
-            "error": {"code": "SanityCheckFailed", "message": "Parameters sanity check failed."},
+            "error": error_object("SanityCheckFailed", "Parameters sanity check failed."),
             "msg_type": "sanity_check",
         }
         if "req_id" in request:

@@ -1,8 +1,13 @@
 """The fake Deriv WebSocket API as the runtime sees it: options, lifecycle, control routes.
 
+Reset policy (the same for the Deriv and MTProto fakes): a reset is a new world, so it closes every
+open client connection (close frame 1001 "reset", then the TCP connection is cut if the client does
+not answer within 2 s) and waits until each one's disconnect is journaled; no stream, session or
+pending reply of one test leaks into the next. Pushes waiting out a push-stage delay are dropped.
+
 Control routes (under /_control/deriv/, JSON in and out, the plane's envelope):
-  POST /reset            {seed?, start_epoch?, tick_interval?}  fresh world (accounts, market,
-                         streams of open connections end); tick_interval 0 = manual clock
+  POST /reset            {seed?, start_epoch?, tick_interval?}  fresh world (accounts, market);
+                         closes every open connection; tick_interval 0 = manual clock
   POST /accounts         {token?, loginid?, currency?, balance?, is_virtual?, email?, fullname?,
                          scopes?} -> the account (token, loginid, ...)
   GET  /accounts         every account with its balance
@@ -85,6 +90,8 @@ class DerivFake(Fake):
 
     async def reset(self, *, seed: int | None = None, start_epoch: int | None = None,
                     tick_interval: float | None = None) -> None:
+        self._set_interval(0)  # no tick may push into connections being closed
+        await self.transport.close_all()
         self.core.reset(seed=seed, start_epoch=start_epoch)
         self.transport.idle_timeout = self.default_idle_timeout
         self._stall_rules.clear()

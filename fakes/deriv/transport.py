@@ -59,6 +59,11 @@ class DerivTransport:
         self.compression = compression
         self.server: Server | None = None
         self.connections: dict[str, DerivConnection] = {}
+        # set when a connection's handler has finished (its disconnect is journaled)
+        self._ended: dict[str, asyncio.Event] = {}
+        # pushes waiting out a push-stage delay, per connection: they hold up only their own
+        # connection's later pushes (order kept), never other connections'
+        self._delayed: dict[str, list[asyncio.Task]] = {}
         self._idle_task: asyncio.Task | None = None
 
     @property
@@ -91,6 +96,7 @@ class DerivTransport:
         if self._idle_task is not None:
             self._idle_task.cancel()
             self._idle_task = None
+        self._cancel_delayed()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -118,6 +124,7 @@ class DerivTransport:
         session = self.core.connect(conn)
         ws.last_activity = time.monotonic()
         self.connections[conn] = ws
+        ended = self._ended[conn] = asyncio.Event()
         # host:port, so that the scenario harness can tell which bot process this is
         peer = ws.remote_address
         self.plane.journal.record(FAKE, "connect", conn=conn, data={
@@ -141,6 +148,8 @@ class DerivTransport:
         finally:
             for task in list(tasks):
                 task.cancel()
+            for task in self._delayed.pop(conn, []):
+                task.cancel()
             self.connections.pop(conn, None)
             self.core.disconnect(session)
             protocol = ws.protocol
@@ -150,13 +159,17 @@ class DerivTransport:
             self.plane.journal.record(FAKE, "disconnect", conn=conn, data={
                 "code": ws.close_code if ws.close_code is not None else 1006,
                 "reason": ws.close_reason or "", "by": by})
+            self._ended.pop(conn, None)
+            ended.set()
 
     def _may_hold(self) -> bool:
-        """Whether a request could wait inside the plane (a gate or a delay rule is armed)."""
+        """Whether a request could wait inside the plane: a gate or a delay that could match this
+        fake is armed (rules of other fakes cannot hold a Deriv request)."""
         plane = self.plane
-        if plane.gates.list():
+        if any(g.match.fake in ("*", FAKE) for g in plane.gates.list()):
             return True
-        return any(r.action == "delay" or r.delay or r.jitter for r in plane.faults.list())
+        return any(r.match.fake in ("*", FAKE) and r.stage == "request"
+                   and (r.action == "delay" or r.delay or r.jitter) for r in plane.faults.list())
 
     async def _serve(self, ws: DerivConnection, session: Session, frame: str | bytes) -> None:
         incoming = self.core.decode(frame)
@@ -173,7 +186,9 @@ class DerivTransport:
                 await self._enact(ws, req, incoming, req.fault)
                 return
             if session.closed:
-                req.reply(journal.error("closed", "the connection closed while the request waited"))
+                # not a fault: the client (or a reset) ended the connection while this waited
+                req.reply(journal.error("connection_closed",
+                                        "the connection closed while the request waited"))
                 return
             result = self.core.handle(session, incoming)
             await self._send_replies(ws, req, result)
@@ -204,11 +219,10 @@ class DerivTransport:
             req.reply(journal.error(message["error"]["code"], message["error"]["message"]),
                       data={"messages": [message], "fault": rule.id})
         elif rule.action == "drop":
-            req.reply(journal.error("dropped", f"reply dropped by fault rule {rule.id}"),
-                      data={"fault": rule.id})
+            # received, never answered; the connection stays open
+            req.reply(rule.outcome(), data={"fault": rule.id})
         elif rule.action == "close":
-            req.reply(journal.error("closed", f"connection closed by fault rule {rule.id}"),
-                      data={"fault": rule.id})
+            req.reply(rule.outcome(), data={"fault": rule.id})
             await ws.close(rule.close_code or 1011, rule.close_reason)
 
     async def _send(self, ws: DerivConnection, message: dict) -> None:
@@ -220,7 +234,9 @@ class DerivTransport:
     # -- pushes --------------------------------------------------------------------------------
     async def deliver(self, deliveries: list[Delivery]) -> int:
         """Send stream messages, each journaled as a push and subject to push-stage faults
-        (match params: subscription, type, symbol, contract_id)."""
+        (match params: subscription, type, symbol, contract_id). Returns how many were sent or
+        scheduled: a push under a delay rule is sent later by a task of its own, and the later
+        pushes of that connection queue behind it, so one slow connection stalls no other."""
         sent = 0
         for d in deliveries:
             session = d.session
@@ -238,20 +254,73 @@ class DerivTransport:
                     params["contract_id"] = stream.contract.contract_id
             rule = self.plane.push(FAKE, session.conn, d.message["msg_type"], params,
                                    data={"message": d.message})
-            if rule is not None:
-                delay = self.plane.faults.delay_for(rule)
-                if delay:
-                    await asyncio.sleep(delay)
-                if rule.action == "drop":
-                    continue
-                if rule.action == "close":
-                    await ws.close(rule.close_code or 1011, rule.close_reason)
-                    continue
-                if rule.action == "error":
-                    continue  # an error in place of a push makes no sense on this API
-            await self._send(ws, d.message)
-            sent += 1
+            delay = self.plane.faults.delay_for(rule) if rule is not None else 0.0
+            queued = [t for t in self._delayed.get(session.conn, ()) if not t.done()]
+            if delay or queued:
+                self._send_later(session.conn, ws, d.message, rule, delay, queued)
+                sent += rule is None or rule.action == "delay"
+            elif await self._push(ws, d.message, rule):
+                sent += 1
         return sent
+
+    def _send_later(self, conn: str, ws: DerivConnection, message: dict,
+                    rule: FaultRule | None, delay: float, queued: list[asyncio.Task]) -> None:
+        before = queued[-1] if queued else None
+
+        async def send_later() -> None:
+            if before is not None:
+                await asyncio.wait((before,))  # keep the connection's push order
+            if delay:
+                await asyncio.sleep(delay)
+            await self._push(ws, message, rule)
+
+        task = asyncio.get_running_loop().create_task(send_later())
+        tasks = self._delayed.setdefault(conn, [])
+        tasks[:] = [t for t in tasks if not t.done()] + [task]
+
+    async def _push(self, ws: DerivConnection, message: dict, rule: FaultRule | None) -> bool:
+        """Enact a push's terminal fault rule, or send it; whether it was sent."""
+        if rule is not None:
+            if rule.action == "drop":
+                return False
+            if rule.action == "close":
+                await ws.close(rule.close_code or 1011, rule.close_reason)
+                return False
+            if rule.action == "error":
+                return False  # an error in place of a push makes no sense on this API
+        await self._send(ws, message)
+        return True
+
+    def _cancel_delayed(self) -> None:
+        for tasks in self._delayed.values():
+            for task in tasks:
+                task.cancel()
+        self._delayed.clear()
+
+    async def close_all(self, code: int = 1001, reason: str = "reset",
+                        timeout: float = 2.0) -> None:
+        """Close every client connection and wait (bounded) until each handler has finished and
+        journaled its disconnect, so none of it lands after a reset."""
+        self._cancel_delayed()
+        conns = list(self.connections.items())
+        if not conns:
+            return
+        ended = [self._ended[c] for c, _ in conns if c in self._ended]
+        waiters = [asyncio.ensure_future(e.wait()) for e in ended]
+        closing = [asyncio.ensure_future(ws.close(code, reason)) for _, ws in conns]
+        if not waiters:
+            await asyncio.wait(closing, timeout=timeout)
+            return
+        try:
+            _, pending = await asyncio.wait(waiters, timeout=timeout)
+            if pending:  # a client that does not answer the close frame: cut the TCP connection
+                for _, ws in conns:
+                    if ws.transport is not None:
+                        ws.transport.abort()
+                await asyncio.wait(pending, timeout=1.0)
+        finally:
+            for task in waiters + closing:
+                task.cancel()
 
     async def close_connection(self, conn: str, code: int = 1000, reason: str = "") -> bool:
         ws = self.connections.get(conn)

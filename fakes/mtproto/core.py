@@ -19,7 +19,7 @@ an authorized key is executed while another of its connections is open, the poli
 
 from __future__ import annotations
 
-import os
+import random
 import struct
 import time
 from collections import OrderedDict
@@ -48,6 +48,10 @@ KEY_EXCHANGE = (F.ReqPqMultiRequest, F.ReqPqRequest, F.ReqDHParamsRequest, F.Set
 MAX_SESSIONS_PER_KEY = 64
 
 
+def _signed64(rng: random.Random) -> int:
+    return rng.getrandbits(64) - (1 << 63)
+
+
 @dataclass
 class AuthKeyRecord:
     key: bytes
@@ -59,12 +63,12 @@ class AuthKeyRecord:
     conns: dict[str, int] = field(default_factory=dict)  # open conn id -> opening order
     sessions: OrderedDict = field(default_factory=OrderedDict)  # session_id -> ServerSession
 
-    def session(self, session_id: int, first_msg_id: int) -> tuple[ServerSession, bool]:
+    def session(self, session_id: int, first_msg_id: int, rng: random.Random) -> tuple[ServerSession, bool]:
         existing = self.sessions.get(session_id)
         if existing is not None:
             self.sessions.move_to_end(session_id)
             return existing, False
-        created = ServerSession(session_id, first_msg_id)
+        created = ServerSession(session_id, first_msg_id, _signed64(rng))
         self.sessions[session_id] = created
         while len(self.sessions) > MAX_SESSIONS_PER_KEY:
             self.sessions.popitem(last=False)
@@ -145,10 +149,15 @@ def describe(request: Any) -> tuple[str, dict[str, Any], Any]:
 
 class MTProtoCore:
     def __init__(self, world: World | None = None, *, policy: str = "both", port: int = 0,
-                 clock=time.time) -> None:
+                 clock=time.time, rng: random.Random | None = None) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}")
         self.clock = clock
+        # Server salts, new_session_created unique ids and minted auth keys come from this seeded
+        # generator, so a run repeats: a client only stores or echoes these values, it checks none
+        # of them. The key exchange keeps os.urandom (server nonce, DH secret, padding): that is
+        # where a client does check the server (g_a range, nonces), and determinism buys nothing.
+        self.rng = rng if rng is not None else random.Random(0)
         self.world = world if world is not None else World(clock=clock)
         self.policy = policy
         self.port = port  # the port the transport listens on, for Config.dc_options
@@ -160,7 +169,7 @@ class MTProtoCore:
     # -- keys -----------------------------------------------------------------------------------
 
     def register_key(self, key: bytes, user_id: int | None = None, minted: bool = False) -> AuthKeyRecord:
-        record = AuthKeyRecord(key, auth_key_id(key), struct.unpack("<q", os.urandom(8))[0],
+        record = AuthKeyRecord(key, auth_key_id(key), _signed64(self.rng),
                                user_id=user_id, minted=minted)
         self.keys[record.key_id] = record
         return record
@@ -172,7 +181,7 @@ class MTProtoCore:
         field, so a shorter (leading-zero) key would not survive the round trip.
         """
         while True:
-            key = os.urandom(256)
+            key = self.rng.randbytes(256)
             if key[0] and auth_key_id(key) not in self.keys:
                 return self.register_key(key, account.id, minted=True)
 
@@ -251,8 +260,13 @@ class MTProtoCore:
             return True
         if record.user_id is None:
             return False  # only authorized sessions are checked (Telegram's wording)
-        others = {c: order for c, order in record.conns.items()
-                  if c != call.protocol.conn_id and not self.connections.get(c, call.protocol).closed}
+        others = {}
+        for conn_id, order in record.conns.items():
+            if conn_id == call.protocol.conn_id:
+                continue
+            other = self.connections.get(conn_id)
+            if other is not None and not other.closed:
+                others[conn_id] = order
         if not others:
             return False
         self.stats["duplicated"] += 1
@@ -363,7 +377,7 @@ class ConnectionProtocol:
     def _encrypted(self, record: AuthKeyRecord, plaintext: bytes, out: Output) -> None:
         now = self.core.clock()
         message = parse_plaintext(plaintext)
-        session, created = record.session(message.session_id, message.msg_id)
+        session, created = record.session(message.session_id, message.msg_id, self.core.rng)
         self.session = session
         bad = check_msg_id(message.msg_id, now)
         if bad is not None:

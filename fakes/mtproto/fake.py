@@ -1,5 +1,12 @@
 """The fake MTProto server as the runtime sees it: options, lifecycle, control routes.
 
+Reset policy (the same for the Deriv and MTProto fakes): a reset is a new world, so it closes every
+open client connection and waits (at most 2 s) until each one's disconnect is journaled, then starts
+a new core; no key, session or pending answer of one test leaks into the next, and a reset journal
+holds nothing of the connections before it. Each world's salts, session unique ids and minted keys
+come from a generator seeded with (seed, number of the world), so runs repeat while keys minted in
+one world never reappear in the next.
+
 Control routes (under /_control/mtproto/, JSON in and out, the plane's envelope):
   POST /reset              {policy?, posts_per_channel?} fresh world and keys; closes connections
   GET  /world              users, bots and channels (ids, access hashes, pts, message counts)
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 from typing import Any
 
 from aiohttp import web
@@ -72,8 +80,13 @@ class MTProtoFake(Fake):
         self.seed = plane.seed if seed is None else seed
         self.default_policy = policy
         self.posts_per_channel = posts_per_channel
-        self.core = MTProtoCore(self._new_world(), policy=policy)
+        self._worlds = 0
+        self.core = MTProtoCore(self._new_world(), policy=policy, rng=self._new_rng())
         self.transport = MTProtoTransport(plane, self.core)
+
+    def _new_rng(self) -> random.Random:
+        self._worlds += 1
+        return random.Random(f"{self.seed}:mtproto:{self._worlds}")
 
     def _new_world(self) -> World:
         world = World(seed=self.seed)
@@ -102,13 +115,15 @@ class MTProtoFake(Fake):
             raise ValueError(f"policy must be one of {POLICIES}")
         if posts_per_channel is not None:
             self.posts_per_channel = posts_per_channel
-        self.transport.close_all()
-        # Connections already closed above go away as their tasks finish; the new core starts
-        # without them so a reset can never leave a key half-used by a previous test.
+        # Close every connection and wait until their tasks have ended (and journaled their
+        # disconnects), so a reset journal is clean; the new core starts without them so a reset
+        # can never leave a key half-used by a previous test.
+        serving = self.transport.close_all()
+        if serving:
+            await asyncio.wait(serving, timeout=2.0)
         self.core = MTProtoCore(self._new_world(), policy=policy or self.default_policy,
-                                port=self.port)
+                                port=self.port, rng=self._new_rng())
         self.transport.core = self.core
-        await asyncio.sleep(0)
 
     def stats(self) -> dict[str, Any]:
         return {**self.core.stats, "connections": len(self.transport.connection_ids()),

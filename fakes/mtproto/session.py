@@ -150,10 +150,10 @@ class ServerSession:
 
     RECENT = 512  # msg_ids remembered to drop duplicates (resends the client did not mean)
 
-    def __init__(self, session_id: int, first_msg_id: int) -> None:
+    def __init__(self, session_id: int, first_msg_id: int, unique_id: int) -> None:
         self.session_id = session_id
         self.first_msg_id = first_msg_id
-        self.unique_id = struct.unpack("<q", os.urandom(8))[0]
+        self.unique_id = unique_id  # new_session_created's unique_id: the client only stores it
         self.clock = MsgIdClock()
         self._content_sent = 0
         self._recent: deque[int] = deque(maxlen=self.RECENT)

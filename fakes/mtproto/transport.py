@@ -9,7 +9,8 @@ concurrently too).
 Fault rules in the MTProto fake's terms (the rule's `error` dict):
   {"error_code": 420, "error_message": "FLOOD_WAIT_5"}  an rpc_error answer instead of the result
   {"transport_error": 429}                              the 4-byte transport error -429, then close
-"drop" answers nothing (the client waits), "close" closes the TCP connection.
+"drop" answers nothing (the client waits, the connection stays open), "close" closes the TCP
+connection; either is journaled with the rule's outcome ({"code": "drop" | "close"}).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class MTProtoTransport:
         self.core = core
         self._server: asyncio.base_events.Server | None = None
         self._conns: dict[str, _Conn] = {}
+        self._serving: dict[str, asyncio.Task] = {}  # conn id -> the task serving it
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -60,16 +62,21 @@ class MTProtoTransport:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        self.close_all()
+        serving = self.close_all()
+        if serving:
+            await asyncio.wait(serving, timeout=2.0)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
 
-    def close_all(self) -> None:
+    def close_all(self) -> list[asyncio.Task]:
+        """Close every connection; returns the tasks serving them, which end (journaling each
+        disconnect) once they see the close: await them before starting a new world."""
         for conn in list(self._conns.values()):
             for task in list(conn.tasks):
                 task.cancel()
             conn.close()
+        return [t for t in self._serving.values() if not t.done()]
 
     def connection_ids(self) -> list[str]:
         return list(self._conns)
@@ -85,7 +92,13 @@ class MTProtoTransport:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn_id = self.plane.new_conn_id(FAKE)
-        protocol = self.core.connect(conn_id)
+        # This connection belongs to the core of the world it opened in: a reset swaps
+        # self.core, and the old connection's end must not touch the new one.
+        core = self.core
+        protocol = core.connect(conn_id)
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving[conn_id] = task
         conn = _Conn(protocol, writer)
         self._conns[conn_id] = conn
         peer = writer.get_extra_info("peername")
@@ -111,8 +124,9 @@ class MTProtoTransport:
         finally:
             for task in list(conn.tasks):
                 task.cancel()
-            self.core.disconnect(conn_id)
+            core.disconnect(conn_id)
             self._conns.pop(conn_id, None)
+            self._serving.pop(conn_id, None)
             conn.close()
             self.plane.journal.record(FAKE, "disconnect", conn=conn_id,
                                       data={"reason": reason, "transport": protocol.codec.mode})
@@ -143,7 +157,7 @@ class MTProtoTransport:
             if fault is not None:
                 self._enact(conn, call, req, fault)
                 return
-            outcome = self.core.execute(call)
+            outcome = protocol.core.execute(call)
             if protocol.closed:
                 req.reply(journal.error("closed", "the connection closed before the answer"))
                 return
@@ -185,9 +199,9 @@ class MTProtoTransport:
             conn.write(protocol.answer_error(call, code, message))
             req.reply(journal.error(code, message))
         elif fault.action == "drop":
-            req.reply(journal.error("drop", f"fault rule {fault.id}: no answer"))
+            req.reply(fault.outcome(), data={"fault": fault.id})  # no answer; the connection stays
         elif fault.action == "close":
-            req.reply(journal.error("close", f"fault rule {fault.id}: connection closed"))
+            req.reply(fault.outcome(), data={"fault": fault.id})
             protocol.closed = True
             conn.close()
 

@@ -158,8 +158,9 @@ def test_webhook_answers_500_on_own_failure_so_telegram_redelivers(botapi, bot_e
     token = bot_env["TELEGRAM_BOT_TOKEN"]
     run_bot(webhook_env(bot_env))
     # The bot's reply is cut off once: it could not answer, so the webhook must answer 500 and
-    # Telegram must deliver the update again (after its 1 s backoff).
-    botapi.control.add_fault(fake="botapi", method="sendMessage", action="drop", times=1)
+    # Telegram must deliver the update again (after its 1 s backoff). "close" cuts the connection;
+    # "drop" would leave the request unanswered until the bot's own timeout.
+    botapi.control.add_fault(fake="botapi", method="sendMessage", action="close", times=1)
     injected = botapi.send_message(token, "/help", user={"id": 801})
     botapi.control.wait(count=2, timeout=20, fake="botapi", kind="note", method="webhook")
     deliveries = [n["data"] for n in botapi.control.journal(fake="botapi", kind="note", method="webhook")
@@ -264,10 +265,10 @@ def test_polling_retries_an_update_whose_reply_failed(botapi, bot_env, run_bot):
     """The reply is cut off once: the update stays unconfirmed and is handled again."""
     token = bot_env["TELEGRAM_BOT_TOKEN"]
     run_bot(bot_env)
-    botapi.control.add_fault(fake="botapi", method="sendMessage", action="drop", times=1)
+    botapi.control.add_fault(fake="botapi", method="sendMessage", action="close", times=1)
     injected = botapi.send_message(token, "/help", user={"id": 1501})
     botapi.wait_sent(token, count=1, timeout=20)
     assert len(texts(botapi, token, chat_of(injected))) == 1
-    (dropped,) = botapi.control.journal(fake="botapi", kind="response", method="sendMessage", code="drop")
+    (dropped,) = botapi.control.journal(fake="botapi", kind="response", method="sendMessage", code="close")
     next_poll = next(p for p in requests_of(botapi, "getUpdates", bot_id(token)) if p["seq"] > dropped["seq"])
     assert int(next_poll["data"]["params"]["offset"]) == injected["update_id"]  # not confirmed

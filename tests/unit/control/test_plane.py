@@ -202,3 +202,71 @@ async def test_filter_on_request_params():
     await passage(plane, [], params={"n": 2, "chat_id": 6})
     match = EventFilter.from_query({"kind": "request", "params.chat_id": "6"})
     assert [e.data["params"]["n"] for e in plane.journal.events(match)] == [2]
+
+
+async def test_cancelled_after_release_does_not_stall_the_rest_of_the_batch():
+    """A request cancelled between its release and its turn must not hold the next one forever."""
+    plane = ControlPlane()
+    plane.gates.add(Gate(Match(method="ping"), count=3, order="arrival"))
+    log: list = []
+    tasks = [asyncio.create_task(passage(plane, log, params={"n": n})) for n in range(3)]
+
+    def cancel_first_on_release(event):
+        # Runs inside the release, between "released" and the wake-up: the narrowest window.
+        if event.kind == "gate" and event.data.get("action") == "released" and event.data["turn"] == 0:
+            tasks[0].cancel()
+
+    plane.journal.add_listener(cancel_first_on_release)
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert log == [1, 2]
+
+
+async def test_cancelled_during_a_delay_fault_still_passes():
+    plane = ControlPlane()
+    plane.gates.add(Gate(Match(method="ping"), count=2))
+    plane.faults.add(FaultRule(Match(method="ping"), action="delay", delay=3600, times=1))
+    log: list = []
+    tasks = [asyncio.create_task(passage(plane, log, params={"n": n})) for n in range(2)]
+    await plane.journal.wait(EventFilter(kind="fault"), timeout=5)
+    tasks[0].cancel()  # asleep in the delay rule
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert log == [1]
+    response = plane.journal.events(EventFilter(kind="response", conn="c1"))[0]
+    assert response.outcome["code"] == "cancelled"
+
+
+async def test_request_held_across_a_reset_is_dropped_unjournaled():
+    plane = ControlPlane()
+    plane.gates.add(Gate(Match(method="ping")))
+    task = asyncio.create_task(passage(plane, [], params={"n": 0}))
+    await plane.journal.wait(EventFilter(kind="gate", action="held"), timeout=5)
+    await plane.reset()
+    rule = await task
+    assert rule is not None and rule.action == "drop"
+    assert [e.kind for e in plane.journal.events()] == []  # nothing of the old world
+
+
+async def test_reset_ends_journal_waits_with_journal_reset():
+    from botfakes.fakes.control.journal import JournalReset
+
+    plane = ControlPlane()
+    waiting = asyncio.create_task(plane.journal.wait(EventFilter(kind="request"), timeout=5))
+    await asyncio.sleep(0)  # let the wait register (scheduling, not timing)
+    await plane.reset()
+    with pytest.raises(JournalReset):
+        await waiting
+
+
+def test_gate_input_checks():
+    with pytest.raises(ValueError, match="positions 0..1"):
+        Gate(Match(), count=2, order=[0, 5])
+    with pytest.raises(ValueError, match="between 0 and 3600"):
+        FaultRule(Match(), action="delay", delay=1e308)
+
+
+async def test_releasing_an_empty_gate_keeps_it_armed():
+    plane = ControlPlane()
+    gate = plane.gates.add(Gate(Match(method="ping")))
+    assert plane.gates.release(gate.id) == 0
+    assert gate.armed

@@ -271,7 +271,7 @@ def test_per_connection_class_closes_with_1008(core, clock):
         "echo_req": {"ping": 1, "req_id": 9},
         "error": {"code": "RateLimit", "message": "You have reached the rate limit for ping."},
         "msg_type": "ping", "req_id": 9}]
-    assert result.close == (1008, "")
+    assert result.close == (1008, "Policy Violation")
     # another connection has its own count; the window slides with the clock
     assert call(core, core.connect("c2"), {"ping": 1}).error is None
     clock.now += 61
@@ -303,3 +303,39 @@ def test_reset_forgets_accounts_and_streams(core):
     core.reset()
     assert core.streams == {} and s.account is None and core.step(1) == []
     assert reply(core, s, {"authorize": acc.token})["error"]["code"] == "InvalidToken"
+
+
+# -- subscriptions that must not half-happen -----------------------------------------------------
+def test_proposal_open_contract_already_subscribed_starts_no_stream(core):
+    """AlreadySubscribed for one contract must not leave streams for the others behind."""
+    s, acc = authorized(core, balance=100)
+    first = reply(core, s, BUY_CALL)["buy"]["contract_id"]
+    second = reply(core, s, BUY_CALL)["buy"]["contract_id"]
+    assert "error" not in reply(core, s, {"proposal_open_contract": 1, "contract_id": second,
+                                          "subscribe": 1})
+    streams_before = set(s.streams)
+    result = call(core, s, {"proposal_open_contract": 1, "subscribe": 1})  # every open contract
+    assert result.error == {"code": "AlreadySubscribed",
+                            "message": "You are already subscribed to proposal_open_contract."}
+    assert set(s.streams) == streams_before
+    assert not core.contract_streams.get(first)
+
+
+def test_at_most_five_proposal_subscriptions_per_connection(core):
+    from botfakes.fakes.deriv.core import MAX_PROPOSAL_SUBSCRIPTIONS, PROPOSAL_LIMIT_MESSAGE
+
+    s = core.connect("c1")
+    base = {"proposal": 1, "basis": "stake", "contract_type": "CALL", "currency": "USD",
+            "duration": 5, "duration_unit": "t", "symbol": "R_50", "subscribe": 1}
+    ids = [reply(core, s, {**base, "amount": 10 + i})["subscription"]["id"]
+           for i in range(MAX_PROPOSAL_SUBSCRIPTIONS)]
+    over = reply(core, s, {**base, "amount": 99})
+    assert over["error"] == {"code": "RateLimit", "message": PROPOSAL_LIMIT_MESSAGE}
+    assert MAX_PROPOSAL_SUBSCRIPTIONS == 5
+    # without subscribe it is a plain price; another connection has its own five
+    plain = {k: v for k, v in base.items() if k != "subscribe"}
+    assert "error" not in reply(core, s, {**plain, "amount": 99})
+    assert "error" not in reply(core, core.connect("c2"), {**base, "amount": 99})
+    # forgetting one frees a slot
+    assert reply(core, s, {"forget": ids[0]})["forget"] == 1
+    assert "error" not in reply(core, s, {**base, "amount": 99})
