@@ -128,6 +128,13 @@ class Bot:
     async def cmd_start(self, chat_id, chat_type, args) -> None:
         await self.reply(chat_id, "Hello! I report Deriv prices and crypto trends.\n\n" + HELP)
 
+    async def _report_failure(self, chat_id, what: str, exc: Exception) -> None:
+        """A market call failed: log it and tell the chat why; a bug of our own propagates."""
+        if not _service_failure(exc):
+            raise exc
+        log.warning("%s failed: %s: %s", what, type(exc).__name__, exc)
+        await self.reply(chat_id, f"{what}: {describe_failure(exc)}")
+
     async def cmd_help(self, chat_id, chat_type, args) -> None:
         await self.reply(chat_id, HELP)
 
@@ -139,10 +146,7 @@ class Bot:
         try:
             tick = await self.market.latest_tick(symbol)
         except Exception as exc:
-            if not _service_failure(exc):
-                raise
-            log.warning("/price failed: %s: %s", type(exc).__name__, exc)
-            await self.reply(chat_id, f"/price {symbol}: {describe_failure(exc)}")
+            await self._report_failure(chat_id, f"/price {symbol}", exc)
             return
         await self.reply(chat_id, f"{symbol}: {tick['quote']}{_when(tick.get('epoch'))}")
 
@@ -150,10 +154,7 @@ class Bot:
         try:
             bal = await self.market.balance()
         except Exception as exc:
-            if not _service_failure(exc):
-                raise
-            log.warning("/balance failed: %s: %s", type(exc).__name__, exc)
-            await self.reply(chat_id, f"/balance: {describe_failure(exc)}")
+            await self._report_failure(chat_id, "/balance", exc)
             return
         await self.reply(chat_id, f"Balance: {bal.get('balance')} {bal.get('currency', '')} ({bal.get('loginid', '?')})")
 
@@ -171,10 +172,7 @@ class Bot:
         try:
             stream = await self.market.ticks(symbol)
         except Exception as exc:
-            if not _service_failure(exc):
-                raise
-            log.warning("/watch failed: %s: %s", type(exc).__name__, exc)
-            await self.reply(chat_id, f"/watch {symbol}: {describe_failure(exc)}")
+            await self._report_failure(chat_id, f"/watch {symbol}", exc)
             return
         interval = self.private_interval if chat_type == "private" else self.group_interval
         watch = Watch(chat_id, symbol)

@@ -6,7 +6,7 @@ import json
 
 from botfakes.fakes.control.journal import Event
 
-from .harness import WEBHOOK_PATH, Harness
+from .harness import WEBHOOK_PATH, BotProcess, Harness
 from .plugin import requires
 
 
@@ -19,13 +19,18 @@ def is_get_updates(e: Event) -> bool:
     return e.fake == "botapi" and e.kind == "request" and e.method.lower() == "getupdates"
 
 
+def start_webhook_bot(h: Harness) -> BotProcess:
+    bot = h.start_bot("A", webhook=True)
+    assert h.wait_for(webhook_set, timeout=60), "the bot never set its webhook"
+    return bot
+
+
 @requires("webhook")
 def test_webhook_mode_never_polls(harness: Harness) -> None:
     """Webhook mode plus a polling start (seed 004): no getUpdates while the webhook is set."""
     h = harness
     h.mint()
-    bot = h.start_bot("A", webhook=True)
-    assert h.wait_for(webhook_set, timeout=60), "the bot never set its webhook"
+    bot = start_webhook_bot(h)
     chats = [h.new_chat(), h.new_chat(group=True), h.new_chat()]
     for chat in chats:
         h.send(chat)
@@ -47,8 +52,7 @@ def test_forged_webhook_requests(harness: Harness) -> None:
     """Requests to the webhook without the secret, or with a wrong one, are rejected unhandled."""
     h = harness
     h.mint()
-    bot = h.start_bot("A", webhook=True)
-    assert h.wait_for(webhook_set, timeout=60), "the bot never set its webhook"
+    bot = start_webhook_bot(h)
     forged = {"none": h.new_chat(), "wrong": h.new_chat()}
     statuses = {}
     for kind, chat in forged.items():
