@@ -94,6 +94,11 @@ def control_routes(fake: "BotApiFake") -> list[web.RouteDef]:
     ]
 
 
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields a caller gave (None = let the fake choose)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 class BotApiControl:
     """Typed client of the routes above: `ControlClient(url).botapi`."""
 
@@ -112,25 +117,13 @@ class BotApiControl:
     def send_message(self, token: str, text: str, user: dict | None = None, chat: dict | None = None,
                      extra: dict | None = None) -> dict[str, Any]:
         """A user writes `text` to the bot; returns {"update_id", "message"}."""
-        body: dict[str, Any] = {"text": text}
-        if user:
-            body["user"] = user
-        if chat:
-            body["chat"] = chat
-        if extra:
-            body["extra"] = extra
+        body = _given(text=text, user=user, chat=chat, extra=extra)
         return self.control.post(f"/botapi/bots/{token}/messages", body)
 
     def press_button(self, token: str, data: str, message_id: int | None = None, user: dict | None = None,
                      chat: dict | None = None) -> dict[str, Any]:
         """A user presses an inline button; returns {"update_id", "callback_query"}."""
-        body: dict[str, Any] = {"data": data}
-        if message_id is not None:
-            body["message_id"] = message_id
-        if user:
-            body["user"] = user
-        if chat:
-            body["chat"] = chat
+        body = _given(data=data, message_id=message_id, user=user, chat=chat)
         return self.control.post(f"/botapi/bots/{token}/callback_queries", body)
 
     def sent(self, token: str) -> dict[int, list[dict[str, Any]]]:

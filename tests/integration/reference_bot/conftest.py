@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,15 @@ import pytest
 from botfakes.fakes import registry
 
 READY_TIMEOUT = 20.0
+
+
+def get_json(url: str, timeout: float = 30.0) -> tuple[int, dict]:
+    """(status, JSON body) of a GET to the bot's own HTTP server."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def free_port() -> int:

@@ -109,13 +109,18 @@ def test_replies_answered_out_of_order_reach_the_right_chat(botapi, deriv, deriv
     assert len(deriv.plane.journal(fake="deriv", kind="connect", limit=None)) == 1
 
 
+def drop_the_bots_connection(deriv) -> None:
+    """The server closes the bot's one Deriv connection, as a deploy on Deriv's side would."""
+    (conn,) = deriv.control.connections()
+    deriv.control.close_connection(conn["conn"], code=1011, reason="going away")
+
+
 def test_reconnect_after_the_server_drops_the_connection(botapi, deriv, deriv_env, run_bot):
     token = deriv_env["TELEGRAM_BOT_TOKEN"]
     run_bot(deriv_env)
     first = chat_of(botapi.send_message(token, "/balance", user={"id": 4301}))
     wait_for_text(botapi, token, first, "Balance:")
-    (conn,) = deriv.control.connections()
-    deriv.control.close_connection(conn["conn"], code=1011, reason="going away")
+    drop_the_bots_connection(deriv)
     deriv.plane.wait(count=2, timeout=15, fake="deriv", kind="request", method="authorize")  # re-authorized
     second = chat_of(botapi.send_message(token, "/balance", user={"id": 4302}))
     assert wait_for_text(botapi, token, second, "Balance:").startswith("Balance: 10000")
@@ -146,8 +151,7 @@ def test_watch_survives_a_dropped_connection(botapi, deriv, deriv_env, run_bot):
     run_bot(deriv_env)
     chat = chat_of(botapi.send_message(token, "/watch R_75", user={"id": 4401}))
     wait_for_text(botapi, token, chat, "Watching R_75")
-    (conn,) = deriv.control.connections()
-    deriv.control.close_connection(conn["conn"], code=1011, reason="going away")
+    drop_the_bots_connection(deriv)
     deriv.plane.wait(count=2, timeout=15, fake="deriv", kind="response", method="ticks", ok=True)
     requests = [e["method"] for e in deriv.plane.journal(fake="deriv", kind="request", limit=None)]
     second_auth = [i for i, m in enumerate(requests) if m == "authorize"][1]

@@ -10,7 +10,7 @@ import pytest
 
 from botfakes.reference_bot.telegram.guard import EXIT_ANOTHER_INSTANCE
 
-from .conftest import webhook_env
+from .conftest import get_json, webhook_env
 
 pytestmark = pytest.mark.slow
 USERNAME = "trader_ref_bot"
@@ -32,13 +32,6 @@ def requests_of(botapi, method: str, bot_id: int) -> list[dict]:
 def bot_id(token: str) -> int:
     return int(token.split(":")[0])
 
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def post_update(url: str, body: bytes, secret: str | None) -> int:

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
-import urllib.error
-import urllib.request
 
 import pytest
 
-from .conftest import needs_mtproto
+from .conftest import get_json, needs_mtproto
 
 pytestmark = [pytest.mark.slow, needs_mtproto]
 KINDS = ("channels", "coins", "topics")
 
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def all_at_once(bot) -> list[tuple[int, dict]]:
