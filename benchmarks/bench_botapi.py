@@ -18,11 +18,8 @@ import asyncio
 import json
 import multiprocessing as mp
 import statistics
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 BODY = json.dumps({"chat_id": 5, "text": "hello"}).encode()
 HEADERS = {"Content-Type": "application/json"}

@@ -23,12 +23,7 @@ import time
 import websockets
 from websockets.asyncio.server import serve
 
-from botfakes.fakes import registry
-
-registry.FAKES.setdefault(
-    "deriv", ("botfakes.fakes.deriv.fake:DerivFake", "botfakes.fakes.deriv.control:DerivControl"))
-
-from botfakes.fakes.runtime import FakesRuntime  # noqa: E402
+from botfakes.fakes.runtime import FakesRuntime
 
 TICK_LIKE = json.dumps({
     "echo_req": {"req_id": 1, "subscribe": 1, "ticks": "R_50"}, "msg_type": "tick", "req_id": 1,

@@ -7,6 +7,9 @@ Measures, in one run:
     req_DH_params, set_client_DH_params, then invokeWithLayer), one after another;
   - server-side cost of one key exchange alone (the sans-I/O KeyExchange, no sockets);
   - Telethon get_me round trips per second on one client, and across 50 concurrent clients;
+  - get_me per layer: Telethon 1.45 (layer 229) beside GramJS 2.26 (layer 198, Node, through
+    botfakes' preload), one client each; the GramJS row is skipped without Node or
+    `npm install` in tests/integration/mtproto/js;
   - the CPU split: the fakes run on the runtime's own thread, so that thread's CPU time is the
     server's and the benchmark thread's is the clients';
   - the reference: an asyncio TCP echo server on the same kind of thread, answering a packet of
@@ -17,21 +20,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
 import sys
 import threading
 import time
+from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import psutil
 
-from telethon import TelegramClient  # noqa: E402
-from telethon.network import authenticator  # noqa: E402
-from telethon.sessions import StringSession  # noqa: E402
+from telethon import TelegramClient
+from telethon.network import authenticator
+from telethon.sessions import StringSession
 
-from botfakes.fakes.mtproto.fixtures import API_HASH, API_ID  # noqa: E402
-from botfakes.fakes.mtproto.keyexchange import KeyExchange, trust_test_key  # noqa: E402
-from botfakes.fakes.mtproto.session import read_object  # noqa: E402
-from botfakes.fakes.runtime import FakesRuntime  # noqa: E402
+from botfakes.fakes.mtproto.fixtures import API_HASH, API_ID
+from botfakes.fakes.mtproto.keyexchange import KeyExchange, trust_test_key
+from botfakes.fakes.mtproto.session import read_object
+from botfakes.fakes.runtime import FakesRuntime
 
 
 class Meter:
@@ -143,6 +149,42 @@ async def echo_round_trips(port: int, n: int, clients: int = 1, size: int = 240)
     await asyncio.gather(*(one() for _ in range(clients)))
 
 
+GRAMJS_CLIENT = Path(__file__).resolve().parents[1] / "tests/integration/mtproto/js/gramjs_client.cjs"
+
+
+async def gramjs_get_me(runtime: FakesRuntime, host: str, port: int, session: str, n: int) -> tuple | None:
+    """One GramJS client (layer 198) doing n get_me round trips; None without Node/GramJS."""
+    if shutil.which("node") is None or not (GRAMJS_CLIENT.parent / "node_modules/telegram").is_dir():
+        print("skipped: get_me, GramJS (needs node and npm install in tests/integration/mtproto/js)")
+        return None
+    from botfakes.fakes.mtproto.preload import gramjs_environment
+
+    config = {"session": session, "count": n, "apiId": API_ID, "apiHash": API_HASH}
+    proc = await asyncio.create_subprocess_exec(
+        "node", str(GRAMJS_CLIENT), "bench", json.dumps(config), cwd=GRAMJS_CLIENT.parent,
+        env={**os.environ, **gramjs_environment(host, port, dict(os.environ))},
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+
+    async def step(name: str) -> dict:
+        while True:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()
+            if not line:
+                raise RuntimeError("GramJS exited")
+            if line.startswith("{") and json.loads(line).get("step") == name:
+                return json.loads(line)
+
+    await step("ready")
+    node = psutil.Process(proc.pid)  # the client's CPU is the Node process's
+    before = sum(node.cpu_times()[:2])
+    with Meter(runtime) as m:  # the wall time is Node's own, around its loop
+        proc.stdin.write(b"go\n")
+        result = await step("bench")
+        client_cpu = sum(node.cpu_times()[:2]) - before
+    await proc.wait()
+    return ("get_me, 1 client, layer 198 (GramJS 2.26)", n, result["seconds"], n / result["seconds"],
+            client_cpu / n * 1e3, m.server / n * 1e3)
+
+
 def row(name: str, count: int, meter: Meter) -> tuple:
     return (name, count, meter.wall, count / meter.wall, meter.client / count * 1e3,
             meter.server / count * 1e3)
@@ -177,8 +219,12 @@ def main() -> None:
             await client.get_me()
             with Meter(runtime) as m:
                 await get_me_loop(client, n_one)
-            rows.append(row("get_me, 1 client", n_one, m))
+            rows.append(row("get_me, 1 client, layer 229 (Telethon 1.45)", n_one, m))
             await client.disconnect()
+            gramjs = await gramjs_get_me(runtime, host, port,
+                                         control.mint_session(format="gramjs")["session"], n_one)
+            if gramjs is not None:
+                rows.append(gramjs)
 
             sessions = [control.string_session() for _ in range(n_clients)]
             clients = [TelegramClient(StringSession(s), API_ID, API_HASH) for s in sessions]

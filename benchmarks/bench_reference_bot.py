@@ -19,16 +19,14 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from botfakes.testing import BotExited, BotNotReady, BotProcess, Contract, ReadyLine, bot_environment, free_port
 
 HELP = "/help"
 
@@ -55,12 +53,6 @@ async def minimal_bot() -> None:
             if updates:
                 offset = updates[-1]["update_id"] + 1
                 await asyncio.gather(*(answer(u) for u in updates))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Replies:
@@ -100,17 +92,14 @@ def measure(runtime, token: str, replies: Replies, chats: int, rounds: int, firs
     return list(replies.latencies)
 
 
-def start_bot(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True)
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        if line.startswith("BOT READY"):
-            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
-            return proc
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    raise SystemExit(f"{' '.join(command)} did not get ready:\n{log.read_text()[-2000:]}")
+def start_bot(label: str, command: list[str], env: dict[str, str], log: Path) -> BotProcess:
+    bot = BotProcess(label, command, env, cwd=log.parent, log_path=log).start()
+    try:
+        bot.wait_ready(ReadyLine(r"^BOT READY"), timeout=60)
+    except (BotExited, BotNotReady) as exc:
+        bot.close()
+        raise SystemExit(f"{' '.join(command)} did not get ready: {exc}") from None
+    return bot
 
 
 def main() -> None:
@@ -140,14 +129,15 @@ def main() -> None:
     try:
         for label, command, webhook in bots:
             token = runtime.control.botapi.new_bot(username=f"bench{len(results)}_bot")
-            env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": runtime.url("botapi"),
-                   "DATA_DIR": str(workdir / f"data{len(results)}"), "HOST": "127.0.0.1", "PORT": "0",
-                   "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
-                   "DERIV_WS_URL": "ws://127.0.0.1:9/websockets/v3"}
-            if webhook:
-                port = free_port()
-                env.update({"USE_WEBHOOK": "true", "PORT": str(port), "WEBHOOK_URL": f"http://127.0.0.1:{port}"})
-            proc = start_bot(command, env, workdir / f"bot{len(results)}.log")
+            contract = Contract(bot_token=token, api_root=runtime.url("botapi"),
+                                data_dir=str(workdir / f"data{len(results)}"))
+            if webhook:  # WEBHOOK_URL names the port, so it is picked before the bot binds it
+                contract.port, contract.webhook = free_port(), True
+            # No Deriv fake here: its URL points where nothing listens (not the real Deriv).
+            extra = {"LOG_LEVEL": "WARNING", "DERIV_WS_URL": "ws://127.0.0.1:9/websockets/v3"}
+            if not webhook:
+                extra.update({"HOST": "127.0.0.1", "PORT": "0"})
+            bot = start_bot(label, command, bot_environment(contract, extra), workdir / f"bot{len(results)}.log")
             try:
                 measure(runtime, token, replies, 1, 3, user_base)  # warm-up
                 user_base += 1000
@@ -158,11 +148,8 @@ def main() -> None:
                                     "p50_ms": statistics.median(ms), "p95_ms": ms[int(0.95 * (len(ms) - 1))],
                                     "max_ms": ms[-1]})
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                bot.stop(20)
+                bot.close()
     finally:
         runtime.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -19,11 +19,8 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PARALLEL = 40
 

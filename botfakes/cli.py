@@ -1,4 +1,5 @@
-"""`botfakes` command line: `botfakes serve` runs the fakes until Ctrl-C or SIGTERM."""
+"""`botfakes` command line: `serve` runs the fakes until Ctrl-C or SIGTERM, `run` the scenarios,
+`env` prints the environment contract of running fakes."""
 
 from __future__ import annotations
 
@@ -51,11 +52,63 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the scenario suites and print the verdict matrix",
         description="With no bot given: every scenario against the bundled reference bot and its "
-        "naive variants; exits 0 when the matrix is as expected. With --bot-cmd (and --bot-parts) "
-        "or --bot-spec: the scenarios against your bot; exits non-zero if it has any of the bugs.",
+        "naive variants; exits 0 when the matrix is as expected. With --bot-spec bot.toml (or "
+        "--bot-cmd and --bot-parts): the scenarios against your bot, started in the current folder. "
+        "Exit codes: 0 clean, 1 bugs or risks found (bundled: not as expected), 2 scenario errors "
+        "(e.g. the bot exited) or bad usage.",
     )
     scenario_runner.add_arguments(run)
+
+    env = commands.add_parser(
+        "env", help="print the environment contract of running fakes as shell export lines",
+        description="Reads the ready file of `botfakes serve`, mints a Deriv account and an MTProto "
+        "session on it, and prints the variables a bot under test gets (`eval \"$(python -m "
+        "botfakes env --ready-file fakes.json)\"`).",
+    )
+    env.add_argument("--ready-file", type=Path, required=True,
+                     help="the JSON file `botfakes serve --ready-file` wrote")
+    env.add_argument("--format", choices=("export", "dotenv"), default="export",
+                     help="export: `export NAME='value'` lines (default); dotenv: NAME=value "
+                     "lines, as $GITHUB_ENV takes them")
+    env.add_argument("--no-mint", action="store_true",
+                     help="print only what the ready file holds (no Deriv token, no session)")
+    env.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="one more variable to print (repeatable), e.g. BOTFAKES_PID=123")
+
+    commands.add_parser(
+        "gramjs-preload", help="print the path of the GramJS preload (for NODE_OPTIONS=--require)",
+        description="Prints the path of botfakes' GramJS preload: with it an unmodified GramJS bot "
+        "trusts the MTProto fake's RSA key and dials the fake: BOTFAKES_MTPROTO_PORT=8443 "
+        "NODE_OPTIONS=\"--require $(botfakes gramjs-preload)\" node bot.js",
+    )
+    commands.add_parser(
+        "pyrogram-preload", help="print the folder of the Pyrogram preload (for PYTHONPATH)",
+        description="Prints the folder of botfakes' Pyrogram/Kurigram preload (a sitecustomize): "
+        "BOTFAKES_MTPROTO_PORT=8443 PYTHONPATH=\"$(botfakes pyrogram-preload)\" python bot.py",
+    )
     return parser
+
+
+def print_env(args: argparse.Namespace) -> int:
+    from botfakes.testing.env import contract_from_ready, default_variables, export_lines
+
+    try:
+        info = json.loads(args.ready_file.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"botfakes env: cannot read {args.ready_file}: {exc}", file=sys.stderr)
+        return 2
+    extra = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(f"botfakes env: --set takes NAME=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        extra[name] = value
+    contract = contract_from_ready(info, mint=not args.no_mint)
+    variables = {**extra, "BOTFAKES_READY_FILE": str(args.ready_file.resolve()),
+                 **default_variables(contract)}
+    sys.stdout.write(export_lines(variables, args.format))
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -107,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "run":
         return scenario_runner.run(args)
+    if args.command == "env":
+        return print_env(args)
+    if args.command in ("gramjs-preload", "pyrogram-preload"):
+        from botfakes.fakes.mtproto.preload import PYTHON_PRELOAD_DIR, gramjs_preload_path
+
+        print(gramjs_preload_path() if args.command == "gramjs-preload" else PYTHON_PRELOAD_DIR)
+        return 0
     return 2
 
 

@@ -9,11 +9,12 @@
 # variables listed in botfakes' README), BOT_PARTS (default polling; any of
 # polling,webhook,telethon,deriv), BOT_NAME (default bot), BOTFAKES_REPORT_DIR (default
 # botfakes-report), BOTFAKES_RUN_ARGS (more `botfakes run` options, e.g. "-n 2 --count 3"),
-# PYTHON (default python3).
+# PYTHON (the interpreter botfakes is installed in; found as ci/find-python.sh says).
 set -euo pipefail
 
 : "${BOT_CMD:?set BOT_CMD to the command that starts your bot}"
-PYTHON=${PYTHON:-python3}
+# shellcheck source=ci/find-python.sh
+. "$(dirname "${BASH_SOURCE[0]}")/find-python.sh"
 REPORT_DIR=${BOTFAKES_REPORT_DIR:-botfakes-report}
 mkdir -p "$REPORT_DIR"
 

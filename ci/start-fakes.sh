@@ -14,11 +14,13 @@
 # Settings (environment): BOTFAKES_SERVE_ARGS (extra `botfakes serve` options, e.g.
 # "--only botapi,deriv --botapi-port 0"; default: every fake on its default port),
 # BOTFAKES_DIR (ready file and log; default .botfakes), BOTFAKES_READY_TIMEOUT (seconds, default 60),
-# PYTHON (the interpreter botfakes is installed in; default python3).
+# PYTHON (the interpreter botfakes is installed in; default: the active virtualenv's python, else
+# the interpreter of the `botfakes` command on PATH, else python3).
 # Everything binds 127.0.0.1. The messages go to stderr; stdout has only the export lines.
 set -euo pipefail
 
-PYTHON=${PYTHON:-python3}
+# shellcheck source=ci/find-python.sh
+. "$(dirname "${BASH_SOURCE[0]}")/find-python.sh"
 DIR=${BOTFAKES_DIR:-.botfakes}
 TIMEOUT=${BOTFAKES_READY_TIMEOUT:-60}
 mkdir -p "$DIR"
@@ -50,46 +52,19 @@ until [ -s "$READY" ]; do
   sleep 0.1
 done
 
-# The variables, from the ready file (and fresh credentials minted over the control API).
-"$PYTHON" - "$READY" "$PID" >"$DIR/env" <<'PY'
-import json, shlex, sys, urllib.request
-
-ready_path, pid = sys.argv[1], sys.argv[2]
-info = json.load(open(ready_path))
-fakes, control = info["fakes"], info["control_url"]
-
-
-def post(path, body):
-    request = urllib.request.Request(f"{control}/_control{path}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as resp:
-        return json.load(resp)["result"]
-
-
-env = {"BOTFAKES_PID": pid, "BOTFAKES_READY_FILE": ready_path, "BOTFAKES_CONTROL_URL": control}
-if "botapi" in fakes:
-    env["TELEGRAM_API_BASE_URL"] = fakes["botapi"]["url"]
-    env["TELEGRAM_BOT_TOKEN"] = fakes["botapi"]["token"]
-if "deriv" in fakes:
-    env["DERIV_WS_URL"] = fakes["deriv"]["url"] + fakes["deriv"].get("path", "/websockets/v3")
-    env["DERIV_APP_ID"] = "1089"
-    env["DERIV_API_TOKEN"] = post("/deriv/accounts", {"balance": 10000})["token"]
-if "mtproto" in fakes:
-    env["BOTFAKES_MTPROTO_HOST"] = str(fakes["mtproto"]["host"])
-    env["BOTFAKES_MTPROTO_PORT"] = str(fakes["mtproto"]["port"])
-    env["TELEGRAM_API_ID"] = "611335"  # any id/hash pair works with the fake
-    env["TELEGRAM_API_HASH"] = "d524b414d21f4d37f08684c1df41ac9c"
-    env["TELETHON_SESSION"] = post("/mtproto/sessions", {})["session"]
-for name, value in env.items():
-    print(f"{name}={shlex.quote(value)}")
-PY
+# The variables, from the ready file (and fresh credentials minted over the control API): the
+# contract of botfakes.testing.env, the same one the scenario harness hands to bots.
+"$PYTHON" -m botfakes env --ready-file "$READY" --set BOTFAKES_PID="$PID" >"$DIR/env"
 
 if [ -n "${GITHUB_ENV:-}" ]; then
-  # $GITHUB_ENV takes NAME=value lines, unquoted; none of these values has a newline.
-  "$PYTHON" -c 'import shlex,sys
-for line in open(sys.argv[1]):
-    name, _, value = line.rstrip("\n").partition("=")
-    print(f"{name}={shlex.split(value)[0] if value else value}")' "$DIR/env" >>"$GITHUB_ENV"
+  # $GITHUB_ENV takes NAME=value lines, unquoted; none of these values has a newline. The same
+  # values (minted once), read back by the shell that understands the export lines' quoting.
+  (
+    eval "$(cat "$DIR/env")"
+    for name in $(sed -n 's/^export \([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' "$DIR/env"); do
+      printf '%s=%s\n' "$name" "${!name}"
+    done
+  ) >>"$GITHUB_ENV"
 fi
-sed 's/^/export /' "$DIR/env"
-echo "start-fakes: ready (pid $PID); control $(grep '^BOTFAKES_CONTROL_URL=' "$DIR/env" | cut -d= -f2-)" >&2
+cat "$DIR/env"
+echo "start-fakes: ready (pid $PID); control $(sed -n "s/^export BOTFAKES_CONTROL_URL=//p" "$DIR/env" | tr -d "'")" >&2

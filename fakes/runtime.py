@@ -22,7 +22,9 @@ from . import registry
 from .control.client import ControlClient
 from .control.fake import Fake
 from .control.http import build_control_app
+from .control.journal import FLAGS
 from .control.plane import ControlPlane
+from .dashboard.routes import add_root_redirect
 
 T = TypeVar("T")
 
@@ -54,6 +56,8 @@ class FakesRuntime:
         self._thread: threading.Thread | None = None
         self._control_runner: web.AppRunner | None = None
         self._control: ControlClient | None = None
+        # journal flags (journal.FLAGS) the current test provokes on purpose; see pytest_plugin
+        self.expected_flags: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -118,11 +122,14 @@ class FakesRuntime:
         for name in self.names:
             fake = registry.fake_class(name)(self.plane, **self.options.get(name, {}))
             self.fakes[name] = fake
-            self.plane.add_fake(fake)
+            # The runtime owns the fakes; the plane only knows how to reset them.
+            self.plane.on_reset(fake.reset)
+            fake.control_app = self.control_app
         # The control server starts after every fake is registered (their routes join it) and
         # before any fake listens, so that nothing can reach a fake that cannot yet be controlled.
         app = web.Application()
-        app.add_subapp("/_control/", build_control_app(self.plane))
+        app.add_subapp("/_control/", self.control_app())
+        add_root_redirect(app)  # the control URL's root opens the dashboard
         self._control_runner = web.AppRunner(app, access_log=None)
         await self._control_runner.setup()
         site = web.TCPSite(self._control_runner, self.host, self.control_port)
@@ -131,6 +138,11 @@ class FakesRuntime:
         self.control_url = f"http://{self.host}:{port}"
         for name, fake in self.fakes.items():
             await fake.start(self.host, self.ports.get(name, 0))
+
+    def control_app(self) -> web.Application:
+        """The /_control/ API over this runtime's plane and fakes (a fake may mount it too)."""
+        assert self.plane is not None
+        return build_control_app(self.plane, self.fakes)
 
     async def _shutdown(self) -> None:
         if self.plane is not None:
@@ -155,6 +167,14 @@ class FakesRuntime:
                 raise RuntimeError("the runtime is not started")
             self._control = ControlClient(self.control_url)
         return self._control
+
+    def expect(self, *flags: str) -> None:
+        """The running test provokes these journal flags on purpose ("unsupported",
+        "internal_error"; none = both): the pytest plugin's teardown check lets them pass."""
+        unknown = [f for f in flags if f not in FLAGS]
+        if unknown:
+            raise ValueError(f"unknown flag(s) {unknown}; known: {list(FLAGS)}")
+        self.expected_flags.update(flags or FLAGS)
 
     def url(self, name: str) -> str:
         return self.fakes[name].url

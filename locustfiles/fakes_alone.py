@@ -10,8 +10,9 @@ request still goes through the journal, the gates and the fault rules, as in tes
         --csv out/fakes --html out/fakes.html [--max-p95-ms 200]
 
 The MTProto fake is not in this load: its client (Telethon) is asyncio-only and Locust runs on
-gevent; benchmarks/bench_mtproto.py sizes it. Environment: BOTFAKES_READY_FILE to use running
-fakes (their flood control then stays as it was started).
+gevent; benchmarks/bench_mtproto.py sizes it. Environment: LOAD_REPLY_TIMEOUT (seconds a ping
+waits for its pong, default 10), BOTFAKES_READY_FILE to use running fakes (their flood control
+then stays as it was started).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from locust import FastHttpUser, User, constant, task
 
 import load_common as lc
 from load_common import DerivConnection, problem_with
+
+REPLY_TIMEOUT = float(os.environ.get("LOAD_REPLY_TIMEOUT", "10"))
 
 lc.thresholds(max_p95_ms=500.0, max_fail_ratio=0.0)
 
@@ -79,7 +82,7 @@ class DerivPinger(User):
         started = time.perf_counter()
         req_id, waiter = self.conn.send(request)
         try:
-            reply = waiter.get(timeout=10)
+            reply = waiter.get(timeout=REPLY_TIMEOUT)
         except Exception as exc:
             lc.fire(self.environment, "WS", "ping", started, exception=exc)
             return

@@ -13,6 +13,9 @@ the master (or the only process) checks Locust's own aggregated stats against th
 load's own checks (no 406 in the fakes' journal, no "database is locked" in the bot's output...),
 and sets a non-zero exit code when any fails. A run that made no request at all fails too.
 
+Work done. With LOAD_UNTIL_SEEN a run ends once every named request was made (speed-independent
+smoke runs); `-t` then only bounds a run that never gets there.
+
 Non-HTTP users (WebSocket) report through `fire()`, i.e. Locust's own request event, so Locust's
 stats, CSV and HTML cover them like HTTP requests.
 """
@@ -25,15 +28,9 @@ import json
 import logging
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,11 +39,21 @@ from gevent.event import AsyncResult
 from gevent.queue import Queue
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 from websockets.sync.client import connect
+
+from botfakes.fakes.control.client import ControlClient
+from botfakes.testing import BotExited, BotNotReady, BotProcess, ReadyLine, bot_environment
+# Used by the locustfiles as lc.*, so that they import one module.
+from botfakes.fakes.control.client import ControlTimeout  # noqa: F401
+from botfakes.testing import Contract, free_port  # noqa: F401
 
 log = logging.getLogger("botfakes.load")
 
 READY_TIMEOUT = float(os.environ.get("BOTFAKES_LOAD_READY_TIMEOUT", "60"))
+# Where a bot's Deriv connection points when the load does not give it the Deriv fake: nothing
+# listens there (the default would be the real Deriv).
+NO_DERIV = "ws://127.0.0.1:9/websockets/v3"
 _OWNER_PID = os.getpid()
 
 
@@ -55,59 +62,6 @@ def env_flag(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def free_port() -> int:
-    # Only where the port must be known before the process binds it (a webhook URL).
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# ---- HTTP helpers (urllib: cooperative under Locust's gevent patching) ------------------------
-
-def http_json(method: str, url: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw) if raw else None
-        except ValueError:
-            return exc.code, raw.decode(errors="replace")
-
-
-class Control:
-    """The few /_control/ calls the loads make (the plane's envelope: {"ok", "result"})."""
-
-    def __init__(self, control_url: str) -> None:
-        self.base = control_url.rstrip("/") + "/_control"
-
-    def call(self, verb: str, path: str, body: Any = None, **query: Any) -> Any:
-        url = self.base + path
-        if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        status, reply = http_json(verb, url, body)
-        if status != 200 or not isinstance(reply, dict) or not reply.get("ok"):
-            raise RuntimeError(f"{verb} {path}: {status} {reply}")
-        return reply["result"]
-
-    def get(self, path: str, **query: Any) -> Any:
-        return self.call("GET", path, **query)
-
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.call("POST", path, body if body is not None else {})
-
-    def journal(self, **query: Any) -> list[dict]:
-        return self.get("/journal", **query)["events"]
-
-    def stats(self) -> dict:
-        return self.get("/stats")
 
 
 # ---- targets ------------------------------------------------------------------------------
@@ -123,7 +77,12 @@ def _stop_targets(**_kw) -> None:
 
 
 class Targets:
-    """The fakes (a `botfakes serve` subprocess) and bot subprocesses one load runs against."""
+    """The fakes (a `botfakes serve` subprocess) and bot subprocesses one load runs against.
+
+    Processes are botfakes.testing.BotProcess: own process group, output into a log file per
+    process. Forked Locust workers inherit these objects; only the process that started them
+    stops them, and output is read back from the log files, which every process sees.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -131,11 +90,10 @@ class Targets:
         self.workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=f"botfakes-{name}-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._remove_workdir = not keep
-        self.processes: list[subprocess.Popen] = []
+        self.processes: list[BotProcess] = []
         self.bot_logs: list[Path] = []
         self.info: dict[str, Any] = {}
-        self.control: Control | None = None
-        self.owned = False
+        self.control: ControlClient | None = None
         self.stopped = False
         _all_targets.append(self)
         atexit.register(self.stop)
@@ -153,73 +111,51 @@ class Targets:
                     "--seed", os.environ.get("BOTFAKES_SEED", "0")]
             args += [a for name in only for a in (f"--{name}-port", "0")]
             args += extra_args or []
-            log_path = self.workdir / "fakes.log"
-            proc = self._spawn(args, os.environ.copy(), log_path)
-            self._wait(lambda: ready_file.exists(), proc, log_path, "botfakes serve")
+            # `botfakes serve` writes the ready file atomically once everything listens.
+            self._start("fakes", args, os.environ.copy(), ready_file.exists, "botfakes serve")
             self.info = json.loads(ready_file.read_text())
-            self.owned = True
         missing = [n for n in only if n not in self.info.get("fakes", {})]
         if missing:
             raise SystemExit(f"{self.name}: the fakes lack {', '.join(missing)}")
-        self.control = Control(self.info["control_url"])
+        self.control = ControlClient(self.info["control_url"])
         return self.info
 
     def fake_url(self, name: str) -> str:
         return self.info["fakes"][name]["url"]
 
     # The reference bot.
-    def bot(self, label: str, env: dict[str, str]) -> dict[str, Any]:
-        """Start `python -m botfakes.reference_bot` with `env` added; wait for `BOT READY {...}`."""
-        data_dir = self.workdir / f"data-{label}"
-        full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("TELEGRAM_", "DERIV_", "WEBHOOK_", "TELETHON_", "TRENDING_"))}
-        full_env.update({"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": "0",
-                         "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING",
-                         # Nothing listens there unless the load points the bot at the Deriv fake.
-                         "DERIV_WS_URL": "ws://127.0.0.1:9/websockets/v3"})
-        full_env.update(env)
-        log_path = self.workdir / f"bot-{label}.log"
-        proc = self._spawn([sys.executable, "-m", "botfakes.reference_bot"], full_env, log_path)
-        self.bot_logs.append(log_path)
-        ready: dict[str, Any] = {}
-
-        def is_ready() -> bool:
-            for line in log_path.read_text(errors="replace").splitlines():
-                if line.startswith("BOT READY "):
-                    ready.update(json.loads(line[len("BOT READY "):]))
-                    return True
-            return False
-
-        self._wait(is_ready, proc, log_path, f"reference bot {label}")
+    def bot(self, label: str, contract: Contract, extra: dict[str, str] | None = None) -> dict[str, Any]:
+        """Start `python -m botfakes.reference_bot` with the contract's variables (and `extra`);
+        wait for `BOT READY {...}` and return it, with its "url"."""
+        contract.data_dir = contract.data_dir or str(self.workdir / f"data-{label}")
+        env = bot_environment(contract, {"LOG_LEVEL": "WARNING", **(extra or {})})
+        if not contract.port:  # any free port; the bot prints the one it got
+            env.update({"HOST": "127.0.0.1", "PORT": "0"})
+        if not contract.deriv_url:
+            env["DERIV_WS_URL"] = NO_DERIV
+        self.bot_logs.append(self.workdir / f"{label}.log")
+        match = self._start(label, [sys.executable, "-m", "botfakes.reference_bot"], env,
+                            ReadyLine(r"^BOT READY (\{.*\})$"), f"reference bot {label}")
+        ready = json.loads(match.group(1))
         ready["url"] = f"http://127.0.0.1:{ready['port']}"
         return ready
 
     def bot_output(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in self.bot_logs if p.exists())
+        return "\n".join(path.read_text(errors="replace") for path in self.bot_logs if path.exists())
 
     # Processes.
-    def _spawn(self, args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-        log_file = open(log_path, "ab")
-        # Own process group: Ctrl-C on Locust reaches Locust, which then stops these in order.
-        proc = subprocess.Popen(args, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        log_file.close()
+    def _start(self, label: str, command: list[str], env: dict[str, str], readiness, what: str) -> Any:
+        proc = BotProcess(label, command, env, cwd=self.workdir, log_path=self.workdir / f"{label}.log")
         self.processes.append(proc)
-        return proc
-
-    def _wait(self, ready: Callable[[], bool], proc: subprocess.Popen, log_path: Path, what: str) -> None:
-        # A bounded poll of a file another process writes: there is no event to wait on across
-        # processes here, and the bound turns a broken start into an error instead of a hang.
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not ready():
-            if proc.poll() is not None:
-                self.stop()
-                raise SystemExit(f"{what} exited ({proc.returncode}) before it was ready:\n"
-                                 f"{log_path.read_text(errors='replace')[-3000:]}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit(f"{what} not ready within {READY_TIMEOUT} s")
-            time.sleep(0.05)
+        proc.start()
+        try:
+            return proc.wait_ready(readiness, READY_TIMEOUT)
+        except (BotExited, BotNotReady) as exc:
+            problem = f"{what}: {exc}"
+            if isinstance(exc, BotNotReady):
+                problem += "; its last output:\n" + "\n".join(f"  | {line}" for line in proc.tail())
+            self.stop()
+            raise SystemExit(problem) from None
 
     def stop(self) -> None:
         """Stop what this process started (forked Locust workers inherit the object: not theirs)."""
@@ -227,20 +163,12 @@ class Targets:
             return
         self.stopped = True
         # Bots first, then the fakes they talk to: a bot stopping with its fakes gone would
-        # spend its shutdown on retries.
+        # spend its shutdown on retries. stop(): SIGTERM to its group, SIGKILL after 15 s.
         for proc in reversed(self.processes):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+            proc.stop(15.0)
+            proc.close()
             if env_flag("BOTFAKES_LOAD_DEBUG"):
-                print(f"stopped {proc.args[-1]} at {time.monotonic():.2f}", file=sys.stderr)
+                print(f"stopped {proc.label} at {time.monotonic():.2f}", file=sys.stderr)
         self.processes.clear()
         if self._remove_workdir and not env_flag("BOTFAKES_LOAD_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -391,8 +319,70 @@ def _apply_thresholds(environment, **_kw) -> None:
         print(f"BOTFAKES LOAD OK: {summary}", file=sys.stderr, flush=True)
 
 
-def is_worker(environment) -> bool:
-    return isinstance(environment.runner, WorkerRunner)
+# ---- ending a run on work done rather than on time --------------------------------------------
+
+def _until_seen() -> dict[tuple[str, str], int]:
+    """LOAD_UNTIL_SEEN="WS connect=8,WS forget": (type, name) -> requests wanted (default 1)."""
+    wanted: dict[tuple[str, str], int] = {}
+    for item in filter(None, (i.strip() for i in os.environ.get("LOAD_UNTIL_SEEN", "").split(","))):
+        label, _, count = item.rpartition("=") if "=" in item else (item, "", "1")
+        request_type, _, name = label.strip().partition(" ")
+        wanted[(request_type, name)] = int(count)
+    return wanted
+
+
+class _UntilSeen:
+    """Quits the run once every wanted request was made often enough and every user spawned.
+
+    For runs whose point is that each kind of request works (CI smoke runs, the plumbing tests):
+    how much a machine manages in a fixed `-t` depends on its speed; this does not, and `-t`
+    stays the bound of a run that never gets there. Decided where the aggregated stats are (the
+    master, or the only process), on each request or worker report.
+    """
+
+    def __init__(self) -> None:
+        self.wanted = _until_seen()
+        self.environment = None
+        self.spawned = False
+        self.quitting = False
+
+    def reached(self) -> bool:
+        entries = self.environment.stats.entries
+        return all((name, kind) in entries and entries[(name, kind)].num_requests >= count
+                   for (kind, name), count in self.wanted.items())
+
+    def consider(self) -> None:
+        if self.wanted and self.spawned and not self.quitting and self.reached():
+            self.quitting = True
+            log.info("every request of LOAD_UNTIL_SEEN was made; ending the run")
+            # Locust's --csv writer takes a snapshot every CSV_STATS_INTERVAL_SEC and none at
+            # exit: quit after its next timer, which gevent fires before this later one. (Never
+            # from inside the request event: quitting kills the greenlet that fired it.)
+            csv = getattr(self.environment.parsed_options, "csv_prefix", None)
+            gevent.spawn_later(1.5 * CSV_STATS_INTERVAL_SEC if csv else 0, self.environment.runner.quit)
+
+
+_until = _UntilSeen()
+
+
+@events.init.add_listener
+def _until_init(environment, **_kw) -> None:
+    _until.environment = environment
+
+
+@events.spawning_complete.add_listener
+def _until_spawned(**_kw) -> None:
+    if _until.environment is not None and not isinstance(_until.environment.runner, WorkerRunner):
+        _until.spawned = True
+        _until.consider()
+
+
+@events.request.add_listener
+@events.worker_report.add_listener
+def _until_counted(**_kw) -> None:
+    # Later: Locust's own listener, which counts this request or report, runs after this one.
+    if _until.wanted and _until.spawned and not _until.quitting:
+        gevent.spawn(_until.consider)
 
 
 def is_master(environment) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import itertools
 import os
 import time
-import urllib.parse
 from collections import defaultdict, deque
 
 import gevent
@@ -51,13 +50,12 @@ else:
     targets.fakes(["botapi"], [] if lc.env_flag("LOAD_RATE_LIMITS") else ["--botapi-no-rate-limits"])
     for mode in MODES:
         token = targets.control.post("/botapi/bots", {"username": f"load_{mode}_bot"})["token"]
-        env = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": targets.fake_url("botapi"),
-               "BOT_VARIANT": os.environ.get("BOT_VARIANT", "reference")}
+        contract = lc.Contract(bot_token=token, api_root=targets.fake_url("botapi"))
         if mode == "webhook":
-            port = lc.free_port()
-            env.update({"USE_WEBHOOK": "true", "PORT": str(port), "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-                        "WEBHOOK_PATH": "/tg/webhook", "WEBHOOK_SECRET": "load_secret"})
-        ready = targets.bot(mode, env)
+            # The webhook URL names the port, so it is picked before the bot binds it.
+            contract.port, contract.webhook = lc.free_port(), True
+            contract.webhook_path, contract.webhook_secret = "/tg/webhook", "load_secret"
+        ready = targets.bot(mode, contract, {"BOT_VARIANT": os.environ.get("BOT_VARIANT", "reference")})
         if ready.get("mode") != mode:
             raise SystemExit(f"the {mode} bot came up in {ready.get('mode')} mode")
         bots[mode] = {"token": token, "url": ready["url"]}
@@ -94,16 +92,15 @@ class ReplyTail:
         while not targets.stopped:
             try:
                 # Block until something new arrives, then take everything new in one read.
-                status, _ = lc.http_json("GET", control.base + "/journal/wait?" + urllib.parse.urlencode(
-                    {**query, "since": self.since, "timeout": TAIL_WAIT}), timeout=TAIL_WAIT + 10)
-                if status == 408:
-                    continue
+                control.wait(1, TAIL_WAIT, **query, since=self.since)
                 for event in control.journal(**query, since=self.since):
                     self.since = max(self.since, event["seq"])
                     chat = str((event.get("data") or {}).get("params", {}).get("chat_id", ""))
                     queue = self.waiting.get(chat)
                     if queue:
                         queue.popleft().set(time.perf_counter())
+            except lc.ControlTimeout:
+                continue
             except Exception:
                 if targets.stopped:
                     return

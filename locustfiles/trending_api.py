@@ -25,7 +25,6 @@ from locust import FastHttpUser, between, task
 
 import load_common as lc
 
-API_ID, API_HASH = "611335", "d524b414d21f4d37f08684c1df41ac9c"  # any pair works with the fake
 KINDS = ("channels", "coins", "topics")
 BAD_TEXTS = ("database is locked", "AUTH_KEY_DUPLICATED", "AuthKeyDuplicated")
 
@@ -47,10 +46,9 @@ else:
     else:
         session = control.post("/mtproto/sessions", {})["session"]
     channels = [c["username"] for c in control.get("/mtproto/world")["channels"] if c.get("username")]
-    ready = targets.bot("trending", {
-        "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": targets.fake_url("botapi"),
-        "TELEGRAM_API_ID": API_ID, "TELEGRAM_API_HASH": API_HASH, "TELETHON_SESSION": session,
-        "TRENDING_CHANNELS": ",".join(channels),
+    contract = lc.Contract(bot_token=token, api_root=targets.fake_url("botapi"),
+                           mtproto_session=session, channels=tuple(channels))
+    ready = targets.bot("trending", contract, {
         "TRENDING_CACHE_SECONDS": os.environ.get("LOAD_CACHE_SECONDS", "0"),
         "BOT_VARIANT": os.environ.get("BOT_VARIANT", "reference"),
     })

@@ -26,6 +26,7 @@ from typing import Awaitable, Callable, Protocol
 
 from aiohttp import web
 
+from .backoff import retrying
 from .commands import Bot
 from .config import Config
 from .deriv.connection import DerivConnection
@@ -166,21 +167,23 @@ def trending_routes(trending: TrendingService | None) -> list[web.RouteDef]:
 
 
 async def get_username(api: BotApiClient, stop: asyncio.Event) -> str | None:
-    for attempt in range(5):
-        try:
-            me = await api.get_me()
-            return me.get("username")
-        except Unauthorized:
-            raise
-        except (TelegramError, NetworkError) as exc:
-            log.warning("getMe failed: %s", exc)
-        try:
-            await asyncio.wait_for(stop.wait(), min(8.0, 0.5 * 2**attempt))
+    """The bot's @username (to recognise /cmd@name in groups); None after 5 failures or a stop."""
+
+    async def username() -> str | None:
+        if stop.is_set():  # shutting down while waiting to retry
             return None
-        except asyncio.TimeoutError:
-            pass
-    log.warning("getMe kept failing; accepting /cmd@anybot in groups")
-    return None
+        return (await api.get_me()).get("username")
+
+    def transient(exc: BaseException) -> bool:
+        return isinstance(exc, (TelegramError, NetworkError)) and not isinstance(exc, Unauthorized)
+
+    try:
+        return await retrying("getMe", transient, attempts=5, cap=8.0, log=log, stop_event=stop)(username)
+    except Unauthorized:
+        raise
+    except (TelegramError, NetworkError) as exc:
+        log.warning("getMe kept failing (%s); accepting /cmd@anybot in groups", exc)
+        return None
 
 
 async def run(config: Config) -> int:

@@ -41,10 +41,12 @@ VARIANTS = (
     "reference",
     "naive_no_instance_guard",  # seed 001
     "naive_webhook_plus_polling",  # seed 004
+    "naive_webhook_no_secret_check",  # seed 001's webhook, secret never compared
     "naive_client_per_request",  # seed 000
     "naive_shared_session_file",  # seed 002
     "naive_concurrent_recv",  # seed 003
     "naive_recv_lock_no_routing",  # seed 003, the half-fix
+    "naive_deque_ends_router",  # issue 14: wrong only in an order exploration finds
 )
 
 # What Telegram accepts as a secret_token (setWebhook): 1-256 characters of A-Z a-z 0-9 _ -.

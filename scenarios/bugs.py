@@ -18,15 +18,27 @@ class Bug:
     # own output, where a library logs it (several variants: library versions word it apart).
     texts: tuple[str, ...]
     advice: str
+    # "bug": a seed's production failure (the concurrency bugs); "risk": resilience a correct
+    # bot should have but whose absence a seed did not report (kill -9, 429, a dropped socket).
+    cls: str = "bug"
 
 
+FINDING_CLASSES = ("bug", "risk")
 BUGS: dict[str, Bug] = {}
 
 
-def _bug(id: str, title: str, seeds: tuple[str, ...], texts: tuple[str, ...], advice: str) -> Bug:
-    bug = Bug(id, title, seeds, texts, advice)
+def _bug(id: str, title: str, seeds: tuple[str, ...], texts: tuple[str, ...], advice: str,
+         cls: str = "bug") -> Bug:
+    assert cls in FINDING_CLASSES, cls
+    bug = Bug(id, title, seeds, texts, advice, cls)
     BUGS[id] = bug
     return bug
+
+
+def finding_class(bug_id: str | None) -> str | None:
+    """"bug" or "risk" for a finding id; None for no finding (or an id no scenario reports)."""
+    bug = BUGS.get(bug_id or "")
+    return bug.cls if bug else None
 
 
 TWO_POLLERS = _bug(
@@ -46,6 +58,7 @@ CRASH_RECOVERY = _bug(
     ("another instance is running", "already running"),
     "use a lock the kernel releases when the process dies (flock), not a PID file that survives it; "
     "confirm an update's offset only after handling it",
+    cls="risk",
 )
 DOUBLE_HANDLING = _bug(
     "double-handling", "an update is handled more than once", ("001", "004"), (),
@@ -54,6 +67,7 @@ DOUBLE_HANDLING = _bug(
 LOST_UPDATES = _bug(
     "lost-updates", "updates are never handled", ("001",), (),
     "confirm an update's offset only after handling it; never drop an update on an error",
+    cls="risk",
 )
 FORGED_WEBHOOK = _bug(
     "forged-webhook", "a webhook request without the right secret is handled", ("001",), (),
@@ -62,6 +76,7 @@ FORGED_WEBHOOK = _bug(
 NO_POLLING_FALLBACK = _bug(
     "no-polling-fallback", "setWebhook failed and the bot stopped receiving updates", ("001",), (),
     "when setWebhook fails, fall back to polling (after deleteWebhook)",
+    cls="risk",
 )
 AUTH_KEY_DUPLICATED = _bug(
     "auth-key-duplicated", "two MTProto connections use one session at once", ("000",),
@@ -88,13 +103,16 @@ CROSSED_REPLIES = _bug(
 HUNG_AFTER_DISCONNECT = _bug(
     "hung-after-disconnect", "after a dropped WebSocket the bot stops answering", ("003",), (),
     "reconnect with backoff, re-authorize, re-subscribe, and fail pending requests on close",
+    cls="risk",
 )
 RETRY_AFTER_IGNORED = _bug(
     "retry-after-ignored", "a 429 is not retried after retry_after, a message is lost", (),
     ("Too Many Requests: retry after",),
     "on 429 wait parameters.retry_after seconds and send again",
+    cls="risk",
 )
 UNANSWERED = _bug(
     "unanswered", "requests go unanswered", ("000",), (),
     "every request needs an answer, also when a dependency fails",
+    cls="risk",
 )

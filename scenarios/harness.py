@@ -1,188 +1,64 @@
 """Drives a bot as a black box: its processes, its environment, and the fakes around it.
 
-The harness mints credentials on the fakes (a bot token, a Telethon session, a Deriv account),
-hands them to the bot as the reference bot's environment variables, starts the bot (twice if a
-scenario needs two instances), stops it, kills it with SIGKILL and restarts it. It never looks
-inside the bot: everything it knows comes from the fakes' journal, the bot's HTTP endpoints and
-the bot's own output.
+The harness mints credentials on the fakes (a bot token, an MTProto session in the bot's format,
+a Deriv account), hands them to the bot as the contract's variables plus the spec's own
+(`[bot.env]`, with {placeholders}), starts the bot in its own folder (twice if a scenario needs two
+instances), stops it, kills it with SIGKILL and restarts it. It never looks inside the bot:
+everything it knows comes from the fakes' journal, the bot's HTTP endpoints and its own output.
 
-Which instance opened which connection is found by matching the connection's client port with the
-bot processes' sockets (psutil) when the fake journals the connection, so a timeline can say
-"instance B's getUpdates took over and instance A got the 409".
+Fail fast: every wait on the journal also waits for an instance's unexpected exit, and raises
+BotDied ("instance A exited with code 1 after 0.4 s" plus its last lines) as soon as the exit is
+journaled, so no scenario waits out a timeout on a dead bot. An instance a scenario expects may
+exit (a second instance refusing to run) is started with `may_exit=True`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import threading
-import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
-
-import psutil
 
 from botfakes.fakes.control.client import ControlClient
 from botfakes.fakes.control.journal import Event, JournalReset
 from botfakes.fakes.runtime import FakesRuntime
+from botfakes.testing.env import (API_ID, COMMAND_PLACEHOLDERS, Contract, bot_environment,
+                                  placeholder_values, resolve)
+from botfakes.testing.ports import free_port
+from botfakes.testing.process import BotExited, BotNotReady, BotProcess, ReadyHttp, ReadyLine
 
-from .bugs import BUGS, Bug
+from .attribution import ConnectionOwners, Owner
+from .bugs import BUGS
+from .evidence import Evidence
 from .spec import BotSpec
+from .verdicts import BotDied, BugFound, Finding
 
-API_ID = "611335"  # any id works with the fake; this one is Telethon's own test id
-API_HASH = "d524b414d21f4d37f08684c1df41ac9c"
-DERIV_APP_ID = "1089"
 WEBHOOK_PATH = "/webhook"
 # Bot API methods that put a message into a chat: what "the bot answered" means.
 SEND_METHODS = {"sendmessage", "editmessagetext", "sendphoto", "senddocument", "sendsticker",
                 "sendanimation", "sendvideo", "sendaudio", "sendvoice", "sendlocation", "sendpoll"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class BotProcess:
-    """One running instance of the bot under test, its output in a log file."""
-
-    def __init__(self, label: str, command: Iterable[str], env: dict[str, str], log_path: Path,
-                 cwd: Path) -> None:
-        self.label = label
-        self.command = list(command)
-        self.env = env
-        self.log_path = log_path
-        self.cwd = cwd
-        self.proc: subprocess.Popen | None = None
-        self.returncode: int | None = None
-
-    def start(self, on_exit=None) -> "BotProcess":
-        self._log = open(self.log_path, "ab")
-        try:
-            # Own session: a kill reaches the bot's children too, and Ctrl-C on the harness does
-            # not reach the bot before the harness can stop it in order.
-            self.proc = subprocess.Popen(
-                self.command, env=self.env, cwd=self.cwd, stdout=self._log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        except BaseException:
-            self._log.close()
-            raise
-        if on_exit is not None:
-            # waitpid in a thread turns "the bot exited" into an event the harness can await.
-            proc = self.proc
-
-            def watch() -> None:
-                on_exit(self, proc.wait())
-
-            self.watcher = threading.Thread(target=watch, name=f"bot-{self.label}-exit", daemon=True)
-            self.watcher.start()
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def pids(self) -> set[int]:
-        """The bot's process and its children (a bot may run workers)."""
-        if not self.alive:
-            return set()
-        try:
-            parent = psutil.Process(self.pid)
-            return {self.pid} | {c.pid for c in parent.children(recursive=True)}
-        except psutil.NoSuchProcess:
-            return set()
-
-    def wait(self, timeout: float) -> int | None:
-        """The exit code, or None if still running after `timeout` seconds."""
-        assert self.proc is not None
-        try:
-            self.returncode = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        return self.returncode
-
-    def terminate(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM, as a deploy or Ctrl-C would; SIGKILL if it does not stop in time."""
-        if not self.alive:
-            return self.proc.returncode if self.proc else None
-        self._signal(signal.SIGTERM)
-        code = self.wait(timeout)
-        if code is None:
-            self.kill()
-        return self.returncode
-
-    def kill(self) -> None:
-        """SIGKILL to the whole process group: a crash, no clean-up runs."""
-        if self.alive:
-            self._signal(signal.SIGKILL)
-            self.wait(15.0)
-
-    def _signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def output(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def close(self) -> None:
-        self.kill()
-        if hasattr(self, "_log"):
-            self._log.close()
-
-
 @dataclass
 class Credentials:
     bot_token: str
     deriv_token: str = ""
-    telethon_session: str = ""
+    mtproto_session: str = ""
+
+    @property
+    def telethon_session(self) -> str:  # the v1 name
+        return self.mtproto_session
 
 
-@dataclass
-class Finding:
-    """What a scenario found: the bug, the quoted error, and the evidence."""
-
-    bug: Bug
-    error: str
-    evidence: list[str] = field(default_factory=list)
-
-
-class BugFound(AssertionError):
-    """Raised by a scenario when the bot shows a bug; the verdict is built from it."""
-
-    def __init__(self, finding: Finding) -> None:
-        self.finding = finding
-        lines = [f"BUG {finding.bug.id}: {finding.bug.title} (seed {', '.join(finding.bug.seeds) or '-'})",
-                 f"  error: {finding.error}"]
-        lines += [f"  {line}" for line in finding.evidence]
-        lines.append(f"  fix: {finding.bug.advice}")
-        super().__init__("\n".join(lines))
-
-
-class Harness:
-    def __init__(self, runtime: FakesRuntime, spec: BotSpec, workdir: Path) -> None:
+class Harness(Evidence):
+    def __init__(self, runtime: FakesRuntime, spec: BotSpec, workdir: Path, cwd: Path | None = None) -> None:
         self.runtime = runtime
         self.spec = spec
         self.workdir = workdir
+        self.cwd = Path(spec.cwd or cwd or Path.cwd())
         self.control: ControlClient = runtime.control
         self.instances: list[BotProcess] = []
         # Events of this scenario are those after this one (sequence numbers survive a reset).
@@ -190,114 +66,168 @@ class Harness:
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.webhook_secret = secrets.token_urlsafe(24)
-        self._conn_owner: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.owners = ConnectionOwners(lambda: list(self.instances))
+        self.died: BotDied | None = None
+        self._may_exit: set[str] = set()
         self._listening = False
         self._closing = False
         self._chats = 0
-        self._resolver = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="owner")
+        self.minted_format = ""  # the MTProto session format minted (mint()), "" before
 
     # -- credentials and environment -----------------------------------------------------------
 
     def mint(self, *, session_file: bool = False) -> Credentials:
-        """A fresh bot token, Deriv account and Telethon session (a string, or a .session file)."""
+        """A fresh bot token, Deriv account and MTProto session in the bot's session format
+        (with the v1 default, Telethon: a .session file if `session_file`, else a string)."""
         creds = Credentials(bot_token=self.control.botapi.new_bot())
         if self.spec.has("deriv"):
             creds.deriv_token = self.control.deriv.create_account(balance=10_000)["token"]
-        if self.spec.has("telethon"):
-            if session_file:
-                path = self.workdir / "bot.session"
-                creds.telethon_session = self.control.mtproto.mint_session(path=str(path))["path"]
-            else:
-                creds.telethon_session = self.control.mtproto.mint_session()["session"]
+        if self.spec.has("mtproto"):
+            creds.mtproto_session = self._mint_session(session_file)
         self.creds = creds
         return creds
 
-    def env(self, *, webhook: bool = False, port: int | None = None, **extra: str) -> dict[str, str]:
+    def session_format(self, session_file: bool = False) -> str:
+        return self.spec.session or ("telethon-file" if session_file else "telethon")
+
+    def _mint_session(self, session_file: bool) -> str:
+        """A signed-in session in the bot's format: a string, or a file's path (file formats)."""
+        from botfakes.fakes.mtproto.minting import FILE_FORMATS
+
+        fmt = self.session_format(session_file)
+        self.minted_format = fmt
+        path = str(self.workdir / "bot.session") if fmt in FILE_FORMATS else None
+        return self.control.mtproto.mint_session(format=fmt, path=path, api_id=int(API_ID))["session"]
+
+    def contract(self, *, webhook: bool = False, port: int | None = None) -> Contract:
+        """The contract for one instance: what was minted, and the port its HTTP server gets."""
         creds = self.creds
         fakes = self.runtime.info()["fakes"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DERIV_", "WEBHOOK_"))}
-        port = port or free_port()
-        env.update({
-            "TELEGRAM_BOT_TOKEN": creds.bot_token,
-            "TELEGRAM_API_BASE_URL": fakes["botapi"]["url"],
-            "USE_WEBHOOK": "true" if webhook else "false",
-            "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_PATH": WEBHOOK_PATH,
-            "WEBHOOK_SECRET": self.webhook_secret,
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "DATA_DIR": str(self.data_dir),
-            "PYTHONUNBUFFERED": "1",
-        })
-        if creds.telethon_session:
-            env.update({
-                "TELEGRAM_API_ID": API_ID,
-                "TELEGRAM_API_HASH": API_HASH,
-                "TELETHON_SESSION": creds.telethon_session,
-                "TRENDING_CHANNELS": ",".join(self.channels()),
-            })
+        c = Contract(bot_token=creds.bot_token, api_root=fakes["botapi"]["url"],
+                     port=port or free_port(), webhook=webhook, webhook_path=WEBHOOK_PATH,
+                     webhook_secret=self.webhook_secret, data_dir=str(self.data_dir))
+        if "mtproto" in fakes:
+            c.mtproto_host = str(fakes["mtproto"]["host"])
+            c.mtproto_port = int(fakes["mtproto"]["port"])
+            c.mtproto_dc_id = int(fakes["mtproto"].get("dc_id", 0))
+        if creds.mtproto_session:
+            c.mtproto_session = creds.mtproto_session
+            c.channels = tuple(self.channels())
         if "deriv" in fakes:
-            env.update({
-                "DERIV_WS_URL": fakes["deriv"]["url"] + fakes["deriv"]["path"],
-                "DERIV_APP_ID": DERIV_APP_ID,
-                "DERIV_API_TOKEN": creds.deriv_token,
-            })
-        env.update(dict(self.spec.env))
-        env.update(extra)
+            c.deriv_url = fakes["deriv"]["url"]
+            c.deriv_path = fakes["deriv"].get("path", "/websockets/v3")
+            c.deriv_token = creds.deriv_token
+        return c
+
+    def env(self, *, webhook: bool = False, port: int | None = None, **extra: str) -> dict[str, str]:
+        c = self.contract(webhook=webhook, port=port)
+        self.last_contract = c
+        env = bot_environment(c, {**dict(self.spec.env), **extra})
+        fmt = self.minted_format
+        if fmt and c.mtproto_port:
+            # GramJS and Pyrogram find their DC's address themselves: a preload (NODE_OPTIONS /
+            # PYTHONPATH) points them at the fake, without a change in the bot.
+            from botfakes.fakes.mtproto.preload import gramjs_environment, pyrogram_environment
+
+            if fmt == "gramjs":
+                env.update(gramjs_environment(c.mtproto_host, c.mtproto_port, env))
+            elif fmt.startswith("pyrogram"):
+                env.update(pyrogram_environment(c.mtproto_host, c.mtproto_port, env))
         return env
 
     def channels(self) -> list[str]:
         """Usernames of the fake's public channels, the ones a trending service should read."""
         return [c["username"] for c in self.control.mtproto.world()["channels"] if c.get("username")]
 
+    def command_text(self, template: str, **values: str) -> str:
+        """A spec command ("/price {symbol}") with its placeholders filled in."""
+        known = placeholder_values(getattr(self, "last_contract", None) or self.contract())
+        known.update({k: v for k, v in values.items() if k in COMMAND_PLACEHOLDERS})
+        return resolve(template, known, where="command")
+
     # -- instances -----------------------------------------------------------------------------
 
-    def start_bot(self, label: str | None = None, **env_kwargs: Any) -> BotProcess:
+    def start_bot(self, label: str | None = None, *, may_exit: bool = False, **env_kwargs: Any) -> BotProcess:
+        """Start an instance. Its unexpected exit ends the scenario at the next wait (BotDied),
+        unless `may_exit`: an exit the scenario itself judges."""
         self._listen_for_connections()
         label = label or "ABCDEFGH"[len(self.instances)]
         env = self.env(**env_kwargs)
-        bot = BotProcess(label, self.spec.command, env, self.workdir / f"bot-{label}.log",
-                         cwd=self.workdir)
+        bot = BotProcess(label, self.spec.command, env, cwd=self.cwd,
+                         log_path=self.workdir / f"bot-{label}.log", on_exit=self._on_exit)
         bot.port = int(env["PORT"])  # type: ignore[attr-defined]
-        bot.start(on_exit=self._on_exit)
+        if may_exit:
+            self._may_exit.add(label)
+        try:
+            bot.start()
+        except OSError as exc:
+            raise BotDied(f"instance {label} could not start: {exc} (command {self.spec.command[0]!r}, "
+                          f"folder {self.cwd})", label) from None
         self.instances.append(bot)
         note = self.control.note("bot started", conn=label, pid=bot.pid, port=bot.port)
         bot.started_seq = note["seq"]  # type: ignore[attr-defined]
         return bot
 
+    def wait_ready(self, bot: BotProcess) -> None:
+        """The spec's own readiness ([bot.ready]), if it has one; scenarios then wait for what
+        they need (the first getUpdates, setWebhook, the HTTP server answering)."""
+        ready = self.spec.ready
+        if ready is None or (ready.http is None and ready.line is None):
+            return
+        check = ReadyHttp(ready.http, port=bot.port) if ready.http else ReadyLine(ready.line or "")
+        try:
+            bot.wait_ready(check, ready.timeout)
+        except BotExited:
+            raise BotDied.of(bot) from None
+        except BotNotReady as exc:
+            raise AssertionError(str(exc)) from None
+
     def start_polling_bot(self, label: str = "A", **env_kwargs: Any) -> BotProcess:
         """Start an instance and return once it has called getUpdates."""
         bot = self.start_bot(label, **env_kwargs)
+        self.wait_ready(bot)
         assert self.wait_polling(after=bot.started_seq), f"instance {label} never called getUpdates"
         return bot
 
     def _on_exit(self, bot: BotProcess, code: int) -> None:
-        if not self._closing:
-            self.runtime.call_sync(lambda: self.runtime.plane.journal.record(
-                "harness", "note", conn=bot.label, method="bot exited", data={"exit_code": code}))
+        if self._closing:
+            return
+        expected = bot.exit_requested or bot.label in self._may_exit
+        data = {"exit_code": code, "after_s": round(bot.runtime_s, 3), "expected": expected}
+        self.runtime.call_sync(lambda: self.runtime.plane.journal.record(
+            "harness", "note", conn=bot.label, method="bot exited", data=data))
 
     def kill(self, bot: BotProcess) -> None:
+        self.owners.snapshot()
         bot.kill()
         self.control.note("bot killed (SIGKILL)", conn=bot.label)
 
     def stop(self, bot: BotProcess) -> int | None:
-        code = bot.terminate()
+        self.owners.snapshot()
+        code = bot.stop()
         self.control.note("bot stopped (SIGTERM)", conn=bot.label, exit_code=code)
         return code
 
+    def check_alive(self) -> None:
+        """Raise BotDied if an instance the scenario needs has exited on its own."""
+        for bot in self.instances:
+            if not bot.alive and not bot.exit_requested and bot.label not in self._may_exit:
+                raise BotDied.of(bot)
+
     def close(self) -> None:
         self._closing = True
+        try:
+            self.owners.settle()
+        except Exception:  # noqa: BLE001  (a stuck lookup must not keep the bots running)
+            pass
         for bot in self.instances:
             if bot.alive:
-                bot.terminate(timeout=5.0)
+                bot.stop(timeout=5.0)
             bot.close()
-            if getattr(bot, "watcher", None) is not None:
-                bot.watcher.join(5.0)
         if self._listening:
             self.runtime.call_sync(lambda: self.runtime.plane.journal.remove_listener(self._on_event))
             self._listening = False
-        self._resolver.shutdown(wait=True)
+        self.owners.close()
 
     def _listen_for_connections(self) -> None:
         if not self._listening:
@@ -305,52 +235,64 @@ class Harness:
             self._listening = True
 
     def _on_event(self, event: Event) -> None:
-        # Runs on the fakes' loop: only note the client's port; a worker thread finds the process
-        # (a /proc scan here would stall every fake). The bot's socket outlives this by far.
-        if event.kind != "connect" or "peer" not in event.data:
-            return
-        try:
-            port = int(str(event.data["peer"]).rsplit(":", 1)[1])
-        except (ValueError, IndexError):
-            return
-        self._resolver.submit(self._resolve_owner, event.conn, port)
-
-    def _resolve_owner(self, conn: str, port: int) -> None:
-        for bot in list(self.instances):
-            for pid in bot.pids():
-                try:
-                    conns = psutil.Process(pid).net_connections(kind="inet")
-                except psutil.Error:
-                    continue
-                if any(c.laddr and c.laddr.port == port for c in conns):
-                    with self._lock:
-                        self._conn_owner[conn] = bot.label
-                    return
+        # Runs on the fakes' loop: only queue the client's port (see attribution.py).
+        if event.kind == "connect" and "peer" in event.data:
+            self.owners.connected(event.conn, event.data["peer"])
 
     def owner(self, conn: str) -> str:
-        """Which instance opened connection `conn` ("?" if it was gone before it was looked up)."""
-        with self._lock:
-            return self._conn_owner.get(conn, "?")
+        """Which instance opened connection `conn` ("?" when it cannot be said; see why_unknown)."""
+        return self.owners.owner(conn).label
+
+    def owner_of(self, conn: str) -> Owner:
+        return self.owners.owner(conn)
 
     # -- waiting on the journal ----------------------------------------------------------------
+
+    def _is_death(self, e: Event) -> bool:
+        return (e.fake == "harness" and e.method == "bot exited" and not e.data.get("expected")
+                and e.conn not in self._may_exit)
 
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float, count: int = 1) -> list[Event] | None:
         """Events of this scenario matching `predicate` (any Python test), or None after `timeout`.
 
-        The harness shares the process of the fakes' runtime, so it waits on the journal itself,
-        with any condition, instead of through the HTTP filter. The timeout is a bound on a broken
-        bot, never what makes a race happen.
+        Raises BotDied as soon as an instance exits unexpectedly (before or during the wait),
+        unless the exit is what `predicate` waits for. The harness shares the process of the
+        fakes' runtime, so it waits on the journal itself. The timeout is a bound on a broken bot,
+        never what makes a race happen.
         """
         since = self.start_seq
+        journal = self.runtime.plane.journal
 
-        async def wait() -> list[Event] | None:
+        async def wait() -> tuple[list[Event] | None, Event | None]:
+            wanted = asyncio.ensure_future(journal.wait(lambda e: e.seq > since and predicate(e), count, timeout))
+            death = asyncio.ensure_future(journal.wait(lambda e: e.seq > since and self._is_death(e), 1, None))
             try:
-                return await self.runtime.plane.journal.wait(
-                    lambda e: e.seq > since and predicate(e), count, timeout)
-            except (asyncio.TimeoutError, JournalReset):
-                return None
+                await asyncio.wait({wanted, death}, return_when=asyncio.FIRST_COMPLETED)
+                if wanted.done():
+                    try:
+                        return wanted.result(), None
+                    except (asyncio.TimeoutError, JournalReset):
+                        return None, None
+                return None, death.result()[0]
+            finally:
+                for task in (wanted, death):
+                    if not task.done():
+                        task.cancel()
+                await asyncio.gather(wanted, death, return_exceptions=True)
 
-        return self.runtime.call(wait, timeout=timeout + 30.0)
+        found, died = self.runtime.call(wait, timeout=timeout + 30.0)
+        if died is not None:
+            bot = next((b for b in self.instances if b.label == died.conn), None)
+            if bot is not None:
+                bot.wait(5.0)
+                raise BotDied.of(bot)
+            raise BotDied(f"instance {died.conn} exited with code {died.data.get('exit_code')}", died.conn)
+        return found
+
+    def wait_held(self, gate_id: str, count: int, timeout: float = 30.0) -> bool:
+        """Until `count` requests are held at a gate (fail-fast like every wait)."""
+        return bool(self.wait_for(lambda e: e.kind == "gate" and e.data.get("gate") == gate_id
+                                  and e.data.get("action") == "held", timeout, count=count))
 
     def events(self, predicate: Callable[[Event], bool] | None = None) -> list[Event]:
         since = self.start_seq
@@ -380,9 +322,18 @@ class Harness:
 
     @staticmethod
     def is_send_to(e: Event, chat_id: int) -> bool:
-        """A bot's successful message into `chat_id` (the fake journals it once answered)."""
+        """A bot's message into `chat_id` (the request, whatever the fake answered)."""
         return (e.fake == "botapi" and e.kind == "request" and e.method.lower() in SEND_METHODS
                 and str((e.data.get("params") or {}).get("chat_id")) == str(chat_id))
+
+    @staticmethod
+    def is_call_for(e: Event, chat_ids: Iterable[int]) -> bool:
+        """Any Bot API call the bot made about one of these chats (sendMessage, sendChatAction,
+        a callback answer...), whatever the fake answered: the bot acted on an update from it."""
+        if e.fake != "botapi" or e.kind != "request":
+            return False
+        params = e.data.get("params") or {}
+        return str(params.get("chat_id")) in {str(c) for c in chat_ids}
 
     def replied(self, chat_id: int) -> Callable[[Event], bool]:
         """Matches the fake's ok answer to a bot's message into `chat_id`.
@@ -425,7 +376,7 @@ class Harness:
     def http(self, bot: BotProcess, method: str, path: str, *, body: bytes | None = None,
              headers: dict[str, str] | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
         """One HTTP request to the bot's own server; (status, body), status 0 if unreachable."""
-        req = urllib.request.Request(f"http://127.0.0.1:{bot.port}{path}", data=body, method=method,
+        req = urllib.request.Request(f"http://127.0.0.1:{bot.port}{path}", data=body, method=method,  # type: ignore[attr-defined]
                                      headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -436,72 +387,20 @@ class Harness:
             return 0, str(exc).encode()
 
     def wait_http_ready(self, bot: BotProcess, path: str = "/health", timeout: float = 30.0) -> bool:
-        """Until the bot's HTTP server answers (a readiness probe, as an orchestrator would)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and bot.alive:
-            status, _ = self.http(bot, "GET", path, timeout=5.0)
-            if status:
-                return True
-            time.sleep(0.05)  # connection refused: the process is still starting
-        return False
-
-    # -- evidence ------------------------------------------------------------------------------
-
-    def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.control.journal(since=self.start_seq, **filters)
-
-    def quote(self, bug: Bug) -> tuple[str, str] | None:
-        """(the bug's real error text, where it was seen) if the bot printed it or told a chat.
-
-        Bots log a library's exception, or send it to the user; either is evidence.
-        """
-        for bot in self.instances:
-            for line in bot.output().splitlines():
-                text = next((t for t in bug.texts if t in line), None)
-                if text:
-                    return text, f"output of instance {bot.label}: {line.strip()[:240]}"
-        for chat_id, messages in self.control.botapi.sent(self.creds.bot_token).items():
-            for message in messages:
-                body = str(message.get("text", ""))
-                text = next((t for t in bug.texts if t in body), None)
-                if text:
-                    return text, f"the bot's message to chat {chat_id}: {body[:200]!r}"
-        return None
-
-    def timeline(self, limit: int = 200) -> list[str]:
-        """The scenario's journal as lines: time, instance, connection, what happened."""
-        events = self.journal()
-        if not events:
-            return []
-        t0 = events[0]["time"]
-        lines = []
-        for e in events[-limit:]:
-            who = e["conn"] if e["fake"] == "harness" else self.owner(e["conn"])
-            what = e["method"]
-            if e["kind"] == "request":
-                params = e["data"].get("params") or {}
-                brief = ", ".join(f"{k}={_short(v)}" for k, v in list(params.items())[:4])
-                what = f"{what}({brief})"
-            outcome = e.get("outcome")
-            result = ""
-            if outcome:
-                result = "ok" if outcome.get("ok") else f"{outcome.get('code')} {outcome.get('text', '')}"
-            lines.append(
-                f"+{e['time'] - t0:7.3f}s {who:>2} {e['fake']:<7} {e['conn']:<11} {e['kind']:<10} "
-                f"{what} {('-> ' + result) if result else ''}".rstrip()
-            )
-        return lines
-
-    def timeline_events(self) -> list[dict[str, Any]]:
-        events = self.journal()
-        for e in events:
-            e["instance"] = e["conn"] if e["fake"] == "harness" else self.owner(e["conn"])
-        return events
+        """Until the bot's HTTP server answers at all (any status, as an orchestrator's TCP
+        probe); the spec's [bot.ready] http path, if given, must answer 2xx first."""
+        self.wait_ready(bot)
+        try:
+            bot.wait_ready(lambda: self.http(bot, "GET", path, timeout=5.0)[0], timeout)
+        except BotExited:
+            self.check_alive()
+            return False
+        except BotNotReady:
+            return False
+        return True
 
     def found(self, bug_id: str, error: str, *evidence: str) -> BugFound:
         return BugFound(Finding(BUGS[bug_id], error, list(evidence)))
 
 
-def _short(value: Any, width: int = 24) -> str:
-    text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+__all__ = ["BotDied", "BotProcess", "BugFound", "Credentials", "Finding", "Harness", "WEBHOOK_PATH"]

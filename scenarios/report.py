@@ -1,158 +1,174 @@
-"""The verdict matrix, in the terminal and as a self-contained HTML report with timelines."""
+"""report.html: the verdict matrix and, for each failure, its swimlanes, verdict and bot output.
+
+Rendered from scenarios/templates/report.html (Jinja2, autoescaped) into one self-contained file:
+the dashboard's swimlane renderer (fakes/dashboard/static/swimlanes.js and .css) is inlined, and
+each failure's journal rides along as JSON, so the page opens from disk, from a CI artifact, or
+mailed, with no server and no network. The terminal matrix and the exit code are in summary.py.
+"""
 
 from __future__ import annotations
 
-import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-@dataclass(frozen=True)
-class Cell:
+from ..fakes.dashboard.routes import static_text
+from .summary import Cell, cell_status, counts, matrix
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_EVENTS = 4000  # per failure drawn; a longer journal keeps its newest events
+OUTPUT_LINES = 15
+
+STATUS_WORDS = {
+    "passed": "passed", "caught": "caught (the expected bug)", "bug": "finding", "ignored": "ignored",
+    "missed": "missed (the expected bug did not show)", "skipped": "skipped", "error": "scenario error",
+    "flaky": "flaky (runs disagree)",
+}
+
+
+@dataclass
+class Failure:
+    anchor: str
     record: dict[str, Any]
-
-    @property
-    def status(self) -> str:
-        """passed | caught (expected bug) | bug (unexpected) | missed (expected, not seen) |
-        skipped | error"""
-        r = self.record
-        expected = r.get("expected_bug")
-        if r["outcome"] == "error":
-            return "error"
-        if r["outcome"] == "skipped":
-            return "missed" if expected else "skipped"
-        if r["outcome"] == "failed":
-            return "caught" if expected and r.get("bug") == expected else "bug"
-        return "missed" if expected else "passed"
-
-    @property
-    def text(self) -> str:
-        r = self.record
-        status = self.status
-        if status in ("caught", "bug"):
-            return f"{r['bug']}: {r.get('error') or ''}"
-        if status == "missed":
-            return f"expected {r['expected_bug']}, got {r['outcome']}"
-        if status == "skipped":
-            return f"skipped: {r.get('reason', '').removeprefix('Skipped: ')}"
-        if status == "error":
-            return f"scenario error: {(r.get('error') or '').splitlines()[0] if r.get('error') else ''}"
-        return "passed"
+    status: str
+    verdict: str
+    finding_class: str | None
+    race: list[str] = field(default_factory=list)
+    highlight: list[int] = field(default_factory=list)
+    events_json: str = "[]"
+    event_count: int = 0
+    output_tail: dict[str, list[str]] = field(default_factory=dict)
 
 
-def load_records(results_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+def _script_json(value: Any) -> str:
+    """JSON safe inside <script type="application/json"> (no "</script>" can end it early)."""
+    return json.dumps(value, default=str).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def matrix(records: list[dict[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], list[Cell]]]:
-    bots: list[str] = []
-    scenarios: list[str] = []
-    cells: dict[tuple[str, str], list[Cell]] = {}
-    for r in records:
-        if r["bot"] not in bots:
-            bots.append(r["bot"])
-        if r["scenario"] not in scenarios:
-            scenarios.append(r["scenario"])
-        cells.setdefault((r["scenario"], r["bot"]), []).append(Cell(r))
-    return bots, scenarios, cells
+def verdict_in_words(cell: Cell) -> str:
+    r = cell.record
+    status = cell.status
+    if status in ("caught", "bug", "ignored"):
+        kind = {"bug": "a bug (a production failure of one of the seed bots)",
+                "risk": "a risk (it loses or repeats work when something goes wrong)"}.get(
+                    cell.finding_class or "bug", "a finding")
+        words = f"The bot has {r['bug']}, {kind}: {r.get('bug_title') or r['bug']}."
+        if r.get("error"):
+            seen = r["error"].strip()
+            words += f" Seen: {seen}" + ("" if seen.endswith((".", "!", "?")) else ".")
+        if status == "caught":
+            words += " This bundled variant is meant to have it: the scenario caught it."
+        if status == "ignored":
+            words += " It was ignored on request (--ignore-finding)."
+        return words
+    if status == "error":
+        exit_info = r.get("bot_exit") or {}
+        if exit_info:
+            return (f"The scenario could not decide: instance {exit_info.get('instance')} exited with "
+                    f"code {exit_info.get('code')} after {exit_info.get('after_s')} s. {r.get('error') or ''}").strip()
+        return f"The scenario could not decide: {r.get('error') or 'it broke before a verdict'}"
+    if status == "missed":
+        return f"Expected {r.get('expected_bug')}, but the scenario {r.get('outcome')}."
+    return cell.text
 
 
-def cell_status(runs: list[Cell]) -> str:
-    """One status for repeated runs of a cell; a cell whose runs disagree is "flaky"."""
-    statuses = {c.status for c in runs}
-    return statuses.pop() if len(statuses) == 1 else "flaky"
+def _prepared_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+    events = list(record.get("events") or [])[-MAX_EVENTS:]
+    out = []
+    for i, e in enumerate(events):
+        e = dict(e)
+        e.setdefault("seq", i + 1)  # records of older versions carried no seq
+        e.setdefault("conn", "")
+        e.setdefault("method", "")
+        e.setdefault("data", {})
+        out.append(e)
+    return out
 
 
-GOOD = {"passed", "caught", "skipped"}
+def forced_race(events: list[dict[str, Any]]) -> tuple[list[str], list[int]]:
+    """The race the gates forced, in words, and the seqs to highlight (held requests, their
+    gate events and responses)."""
+    held: dict[str, list[dict[str, Any]]] = {}
+    released: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e["kind"] != "gate":
+            continue
+        gate = (e.get("data") or {}).get("gate", "?")
+        action = (e.get("data") or {}).get("action")
+        (held if action == "held" else released if action == "released" else {}).setdefault(gate, []).append(e)
+    requests = {e.get("request") for g in held.values() for e in g}
+    highlight = [e["seq"] for e in events if e["kind"] == "gate"
+                 or (e["kind"] == "request" and e["seq"] in requests)
+                 or (e["kind"] == "response" and e.get("request") in requests)]
 
+    def who(e: dict[str, Any]) -> str:
+        instance = e.get("instance")
+        return f"{e['conn']} (instance {instance})" if instance and instance != "?" else e["conn"]
 
-def format_terminal(records: list[dict[str, Any]], width: int = 60) -> str:
-    bots, scenarios, cells = matrix(records)
     lines = []
-    for bot in bots:
-        lines.append(f"== {bot}")
-        for scenario in scenarios:
-            runs = cells.get((scenario, bot))
-            if not runs:
-                continue
-            status = cell_status(runs)
-            mark = {"passed": "ok ", "caught": "BUG", "bug": "BUG", "skipped": "-- ",
-                    "missed": "!! ", "error": "ERR", "flaky": "?? "}[status]
-            text = runs[0].text if status != "flaky" else ", ".join(sorted({c.status for c in runs}))
-            reps = f" x{len(runs)}" if len(runs) > 1 else ""
-            lines.append(f"  {mark} {scenario:<34} {text[:width * 2]}{reps}")
-    return "\n".join(lines)
+    for gate, arrivals in held.items():
+        method = arrivals[0].get("method") or "requests"
+        line = f"{gate} held {len(arrivals)} {method}: " + ", ".join(who(e) for e in arrivals)
+        order = sorted((e for e in released.get(gate, []) if (e.get("data") or {}).get("turn", -1) >= 0),
+                       key=lambda e: e["data"]["turn"])
+        if order:
+            line += "; released " + ", then ".join(who(e) for e in order)
+        lines.append(line)
+    return lines, highlight
 
 
-_CSS = """
-body{font:14px system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
-th{background:#f4f4f4}.passed{background:#e6f4e6}.caught{background:#fde9c8}.bug{background:#f8c8c8}
-.missed{background:#f8c8c8}.error{background:#e4d4f4}.flaky{background:#f8c8c8}.skipped{color:#888}
-pre{background:#f8f8f8;padding:8px;overflow:auto;font-size:12px}
-.tl td{font:12px monospace;border:none;padding:1px 6px}.tl tr:nth-child(even){background:#fafafa}
-.bad{color:#b00}
-"""
+def _output_tail(record: dict[str, Any]) -> dict[str, list[str]]:
+    tail = record.get("bot_output_tail") or {}
+    if tail:
+        return {label: list(lines)[-OUTPUT_LINES:] for label, lines in tail.items()}
+    return {label: text.splitlines()[-OUTPUT_LINES:] for label, text in (record.get("output") or {}).items()}
 
 
-def write_html(records: list[dict[str, Any]], path: Path, title: str = "botfakes verdicts") -> None:
+def failure_of(anchor: str, runs: list[Cell]) -> Failure:
+    cell = next(c for c in runs if c.record["outcome"] in ("failed", "error"))
+    events = _prepared_events(cell.record)
+    race, highlight = forced_race(events)
+    for broken in (cell.record.get("invariants") or {}).values():
+        highlight.extend((broken or {}).get("events") or [])  # what breaks an invariant, marked too
+    return Failure(
+        anchor=anchor, record=cell.record, status=cell.status, verdict=verdict_in_words(cell),
+        finding_class=cell.finding_class, race=race, highlight=highlight,
+        events_json=_script_json(events), event_count=len(events), output_tail=_output_tail(cell.record),
+    )
+
+
+def render_html(records: list[dict[str, Any]], title: str = "botfakes verdicts") -> str:
     bots, scenarios, cells = matrix(records)
-    out = [f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>",
-           f"<style>{_CSS}</style><h1>{html.escape(title)}</h1>",
-           "<p>Each cell: the scenario's verdict on that bot. <b>caught</b> = the bug the naive "
-           "bot is expected to have was reproduced; <b>bug</b> = a bug was found; failures link "
-           "to their timeline.</p>",
-           "<table><tr><th>scenario</th>" + "".join(f"<th>{html.escape(b)}</th>" for b in bots) + "</tr>"]
-    details = []
+    rows = []
+    failures = []
     for scenario in scenarios:
-        row = [f"<tr><th>{html.escape(scenario)}</th>"]
+        row = []
         for bot in bots:
             runs = cells.get((scenario, bot))
             if not runs:
-                row.append("<td></td>")
+                row.append(None)
                 continue
             status = cell_status(runs)
             anchor = f"{scenario}--{bot}"
-            text = html.escape(runs[0].text[:160])
-            if any(c.record["outcome"] in ("failed", "error") for c in runs):
-                text = f'<a href="#{html.escape(anchor)}">{text}</a>'
-                details.append(_details(anchor, runs))
-            reps = f" <small>×{len(runs)}</small>" if len(runs) > 1 else ""
-            row.append(f'<td class="{status}">{text}{reps}</td>')
-        out.append("".join(row) + "</tr>")
-    out.append("</table>")
-    out.extend(details)
-    path.write_text("\n".join(out))
+            failed = any(c.record["outcome"] in ("failed", "error") for c in runs)
+            if failed:
+                failures.append(failure_of(anchor, runs))
+            row.append({"status": status, "text": runs[0].text[:160], "runs": len(runs),
+                        "explored": runs[0].record.get("explored"),
+                        "anchor": anchor if failed else None, "finding_class": runs[0].finding_class})
+        rows.append((scenario, row))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html").render(
+        title=title, bots=bots, rows=rows, failures=failures, counts=counts(records),
+        bundled=any(r.get("expected_bug") for r in records),
+        status_words=STATUS_WORDS, swimlanes_js=static_text("swimlanes.js"),
+        swimlanes_css=static_text("swimlanes.css"),
+    )
 
 
-def _details(anchor: str, runs: list[Cell]) -> str:
-    r = next(c.record for c in runs if c.record["outcome"] in ("failed", "error"))
-    parts = [f'<h2 id="{html.escape(anchor)}">{html.escape(r["scenario"])} on {html.escape(r["bot"])}</h2>']
-    if r.get("bug"):
-        parts.append(f"<p><b>{html.escape(r['bug'])}</b>: {html.escape(r.get('bug_title', ''))} "
-                     f"(seed {html.escape(', '.join(r.get('seeds', [])) or '-')})</p>")
-    parts.append(f"<pre>{html.escape(r.get('error') or '')}</pre>")
-    if r.get("evidence"):
-        parts.append("<ul>" + "".join(f"<li>{html.escape(e)}</li>" for e in r["evidence"]) + "</ul>")
-    events = r.get("events") or []
-    if events:
-        t0 = events[0]["time"]
-        parts.append("<h3>Timeline of requests and connections</h3><table class=tl>"
-                     "<tr><th>t</th><th>instance</th><th>fake</th><th>conn</th><th>event</th>"
-                     "<th>method</th><th>outcome</th></tr>")
-        for e in events[-400:]:
-            outcome = e.get("outcome") or {}
-            bad = outcome and not outcome.get("ok")
-            text = "ok" if outcome.get("ok") else f"{outcome.get('code', '')} {outcome.get('text', '')}"
-            parts.append(
-                f"<tr><td>+{e['time'] - t0:.3f}s</td><td>{html.escape(str(e.get('instance', '')))}</td>"
-                f"<td>{html.escape(e['fake'])}</td><td>{html.escape(e['conn'])}</td>"
-                f"<td>{html.escape(e['kind'])}</td><td>{html.escape(e['method'])}</td>"
-                f"<td class={'bad' if bad else ''}>{html.escape(text if outcome else '')}</td></tr>")
-        parts.append("</table>")
-    for label, output in (r.get("output") or {}).items():
-        parts.append(f"<h3>Output of instance {html.escape(label)} (last lines)</h3>"
-                     f"<pre>{html.escape(output)}</pre>")
-    return "\n".join(parts)
+def write_html(records: list[dict[str, Any]], path: Path, title: str = "botfakes verdicts") -> None:
+    path.write_text(render_html(records, title), encoding="utf-8")

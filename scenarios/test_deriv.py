@@ -1,6 +1,7 @@
 """The Deriv part: replies held and released out of order, and a dropped connection (seed 003).
 
-The bot is driven through Telegram (/price SYMBOL, /watch SYMBOL) and observed on both fakes.
+The bot is driven through Telegram with its own commands ([bot.deriv] request and stream, default
+"/price {symbol}" and "/watch {symbol}") and observed on both fakes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ SYMBOLS = ("R_25", "R_50", "R_75")
 PENDING_BOUND = 3.0
 # How long a bot is given to reconnect and re-subscribe after the server closed its connection.
 RECONNECT_BOUND = 15.0
+# How long a request made only for the evidence of a verdict already reached may take.
+EVIDENCE_BOUND = 3.0
 
 
 def deriv_request(e: Event) -> bool:
@@ -52,12 +55,13 @@ def price_call(h: Harness) -> str:
     """
     chat = h.new_chat()
     since = h.events()[-1].seq if h.events() else 0
-    h.send(chat, "/price R_10")
+    command = h.command_text(h.spec.deriv_request, symbol="R_10")
+    h.send(chat, command)
     if h.wait_replies([chat]):
-        raise h.found("unanswered", "/price R_10 was never answered, without any race")
+        raise h.found("unanswered", f"{command} was never answered, without any race")
     calls = h.events(lambda e: e.seq > since and deriv_request(e))
     if not calls:
-        pytest.skip("the bot's /price made no Deriv request")
+        pytest.skip(f"the bot's {command} made no Deriv request")
     return calls[0].method
 
 
@@ -72,11 +76,11 @@ def test_deriv_replies_out_of_order(harness: Harness) -> None:
     # one batch, as a burst of users would: the bot may then ask Deriv all three at once.
     poll_gate = h.control.add_gate("botapi", "getUpdates")
     call = price_call(h)
-    h.control.wait_held(poll_gate["id"], 1, timeout=30)
+    assert h.wait_held(poll_gate["id"], 1), "the bot never polled again after its Deriv request"
     gate = h.control.add_gate("deriv", call, count=len(SYMBOLS), order="reverse")
     chats = {symbol: h.new_chat() for symbol in SYMBOLS}
     for symbol, chat in chats.items():
-        h.send(chat, f"/price {symbol}")
+        h.send(chat, h.command_text(h.spec.deriv_request, symbol=symbol))
     h.control.remove_gate(poll_gate["id"])
     held = lambda e: (e.kind == "gate" and e.data.get("gate") == gate["id"]  # noqa: E731
                       and e.data.get("action") == "held")
@@ -112,11 +116,11 @@ def test_deriv_disconnect_mid_subscription(harness: Harness) -> None:
     h.control.deriv.set_tick_interval(0)  # ticks only when stepped, so each one is accounted for
     bot = h.start_polling_bot("A")
     watch = h.new_chat()
-    h.send(watch, "/watch R_50")
+    h.send(watch, h.command_text(h.spec.deriv_stream, symbol="R_50"))
     subscribed = h.wait_for(lambda e: deriv_request(e) and e.method == "ticks"
                             and str((e.data.get("params") or {}).get("subscribe")) == "1", timeout=30)
     if not subscribed:
-        pytest.skip("the bot's /watch made no ticks subscription")
+        pytest.skip(f"the bot's {h.spec.deriv_stream} made no ticks subscription")
     h.control.deriv.step(ticks=1)
     if h.wait_replies([watch]):
         raise h.found("unanswered", "/watch R_50 was never answered")
@@ -126,8 +130,10 @@ def test_deriv_disconnect_mid_subscription(harness: Harness) -> None:
                               and str((e.data.get("params") or {}).get("subscribe")) == "1",
                               timeout=RECONNECT_BOUND)
     asker = h.new_chat()
-    h.send(asker, "/price R_10")
-    unanswered = h.wait_replies([asker], timeout=RECONNECT_BOUND)
+    h.send(asker, h.command_text(h.spec.deriv_request, symbol="R_10"))
+    # Without a new subscription the verdict is already made: the answer to a request only adds
+    # evidence, so it gets a short bound (a bot that reconnects has had RECONNECT_BOUND already).
+    unanswered = h.wait_replies([asker], timeout=RECONNECT_BOUND if resubscribed else EVIDENCE_BOUND)
     if not resubscribed:
         raise h.found("hung-after-disconnect", f"no new ticks subscription after the server closed {conn} (1011)",
                       f"/price after the drop {'never answered' if unanswered else 'answered'}",

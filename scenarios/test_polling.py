@@ -44,7 +44,7 @@ def test_two_instances_polling(harness: Harness) -> None:
     h = harness
     h.mint()
     h.start_polling_bot("A")
-    b = h.start_bot("B")
+    b = h.start_bot("B", may_exit=True)  # exiting at once is the fix
     # The second instance either refuses to run (the fix) or starts polling: its first long poll
     # then meets A's pending one and one of the two gets the 409 at once. Nothing here depends on
     # timing: both outcomes are events, and whichever comes decides.
@@ -79,7 +79,7 @@ def test_restart_after_kill(harness: Harness) -> None:
     burst = [h.new_chat() for _ in range(5)]
     for chat in burst:
         h.send(chat)
-    h.control.wait_held(gate["id"], 1, timeout=30)
+    assert h.wait_held(gate["id"], 1), "the bot answered none of the burst"
     h.kill(a)
     # What the dead process had in flight never reaches Telegram: drop it, then open the gate.
     held = h.control.gate(gate["id"])["held"]
@@ -89,7 +89,7 @@ def test_restart_after_kill(harness: Harness) -> None:
     meanwhile = [h.new_chat() for _ in range(2)]
     for chat in meanwhile:
         h.send(chat)
-    restarted = h.start_bot("A2")
+    restarted = h.start_bot("A2", may_exit=True)  # its exit is the verdict below
     polled = h.wait_for(lambda e: (e.fake == "botapi" and e.kind == "request"
                                    and e.method.lower() == "getupdates" and e.seq > restarted.started_seq)
                         or exited("A2")(e), timeout=60)

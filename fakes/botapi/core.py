@@ -21,186 +21,26 @@ The rules follow tdlib/telegram-bot-api Client.cpp:
 from __future__ import annotations
 
 import json
-import re
-import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+from ..control.clock import Clock
+from ..control.journal import UNSUPPORTED
 from . import errors as E
-from .errors import BotApiError, error_envelope, ok_envelope
-from .params import get_integer, json_arg, to_bool, to_integer, to_integer_safe
-from .ratelimit import FloodControl, RateLimits
+from .errors import BotApiError
+from .params import get_integer, json_loads, to_bool
+from .ratelimit import FloodControl
 from .world import Chat, User, World, command_entities
 
-LONG_POLL_MAX_TIMEOUT = 50
-MAX_CONCURRENT_MAX_CONNECTIONS = 100
-
-UPDATE_TYPES = (
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages", "message_reaction",
-    "message_reaction_count", "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-    "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_member",
-    "chat_join_request", "chat_boost", "removed_chat_boost",
+from .methods import BotApiMethods
+from .state import (  # noqa: F401  (re-exported: the records tests and the transport name)
+    CANONICAL_METHOD, CHAT_ACTIONS, DEFAULT_ALLOWED, LONG_POLL_MAX_TIMEOUT,
+    MAX_CONCURRENT_MAX_CONNECTIONS, METHODS, UPDATE_TYPES, _SECRET_CHARS, Bot, BotApiConfig,
+    LongPoll, Reply, Update, Webhook, bot_id_from_token, canonical_method,
 )
-# Without allowed_updates a bot gets everything except these (Bot API documentation of getUpdates).
-DEFAULT_ALLOWED = frozenset(UPDATE_TYPES) - {"chat_member", "message_reaction", "message_reaction_count"}
-
-# Method names as the API documents them; requests may use any letter case.
-METHODS = (
-    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage", "editMessageText",
-    "deleteMessage", "answerCallbackQuery", "sendChatAction", "getChat", "setMyCommands", "getMyCommands",
-    "deleteMyCommands", "close", "logOut",
-)
-CANONICAL_METHOD = {name.lower(): name for name in METHODS}
-
-CHAT_ACTIONS = {
-    "cancel", "typing", "record_video", "upload_video", "record_audio", "record_voice", "upload_audio",
-    "upload_voice", "upload_photo", "upload_document", "choose_sticker", "pick_up_location", "find_location",
-    "record_video_note", "upload_video_note",
-}
-_SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
-def canonical_method(method: str) -> str:
-    return CANONICAL_METHOD.get(method.lower(), method)
-
-
-class Clock:
-    """Monotonic time for rules and timeouts, wall time for message dates; tests substitute both."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time()
-
-
-@dataclass
-class BotApiConfig:
-    conflict_repeat_delay: float = 3.0  # Client::fail_query_conflict
-    repeated_poll_rules: bool = True  # same offset within 3 s -> timeout >= 3; within 0.5 s -> limit 1
-    set_webhook_interval: float = 1.0
-    default_max_connections: int = 40
-    webhook_backoff_base: float = 1.0  # WebhookActor: 1 s, doubling...
-    webhook_backoff_cap: float = 60.0  # ...capped at a random value in [cap, 2*cap]
-    webhook_allow_remote: bool = False  # deliver only to loopback hosts unless told otherwise
-    rate_limits: RateLimits = field(default_factory=RateLimits)
-    first_update_id: int = 0  # 0 = a per-bot value derived from the bot id, as ids on a real server are large
-
-
-@dataclass
-class Reply:
-    status: int
-    body: dict[str, Any]
-    delay: float = 0.0  # seconds to hold the reply before sending it (the 409 repeat rule)
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
-    @classmethod
-    def success(cls, result: Any, description: str | None = None) -> "Reply":
-        return cls(200, ok_envelope(result, description))
-
-    @classmethod
-    def failure(cls, error: BotApiError, delay: float = 0.0) -> "Reply":
-        headers = {}
-        retry_after = error.parameters.get("retry_after") if error.parameters else None
-        if retry_after:
-            headers["Retry-After"] = str(retry_after)
-        return cls(error.code, error_envelope(error.code, error.description, error.parameters), delay, headers)
-
-
-@dataclass
-class Update:
-    update_id: int
-    kind: str
-    payload: dict[str, Any]
-    queue_key: int | None  # the chat whose updates must stay in order for webhook delivery
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"update_id": self.update_id, self.kind: self.payload}
-
-
-class LongPoll:
-    """A getUpdates waiting for updates; `reply` is set exactly once, then `on_resolved` is called."""
-
-    __slots__ = ("bot", "offset", "limit", "timeout", "reply", "on_resolved")
-
-    def __init__(self, bot: "Bot", offset: int, limit: int, timeout: int) -> None:
-        self.bot = bot
-        self.offset = offset
-        self.limit = limit
-        self.timeout = timeout
-        self.reply: Reply | None = None
-        self.on_resolved: Callable[[Reply], None] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.reply is not None
-
-    def resolve(self, reply: Reply) -> None:
-        if self.reply is not None:
-            return
-        self.reply = reply
-        if self.on_resolved is not None:
-            self.on_resolved(reply)
-
-
-@dataclass
-class Webhook:
-    url: str
-    secret_token: str
-    max_connections: int
-    ip_address: str
-    set_time: float
-    last_error_date: int = 0
-    last_error_message: str = ""
-
-
-@dataclass
-class Bot:
-    token: str
-    id: int
-    username: str
-    first_name: str
-    queue: deque = field(default_factory=deque)  # Update, ascending update_id
-    tail: int = 1  # update_id the next update gets
-    queue_created: bool = False
-    allowed_updates: frozenset = DEFAULT_ALLOWED
-    long_poll: LongPoll | None = None
-    previous_offset: int = -1
-    previous_poll_time: float = float("-inf")
-    next_conflict_time: float = 0.0
-    next_set_webhook_time: float = 0.0
-    webhook: Webhook | None = None
-    commands: dict[tuple[str, str], list] = field(default_factory=dict)
-    logged_out: bool = False
-
-    @property
-    def head(self) -> int:
-        return self.queue[0].update_id if self.queue else self.tail
-
-    def user_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "is_bot": True, "first_name": self.first_name, "username": self.username}
-
-
-def bot_id_from_token(token: str) -> int:
-    """Validate a token's shape as ClientManager::send does; return the bot id or raise its error."""
-    if not token or token[0] == "0" or len(token) > 80 or "/" in token or ":" not in token:
-        raise BotApiError(401, E.INVALID_TOKEN)
-    bot_id = to_integer_safe(token.split(":", 1)[0])
-    if bot_id is None:
-        raise BotApiError(421, "Misdirected Request: unallowed token specified")
-    if bot_id <= 0 or bot_id >= 1 << 54:
-        raise BotApiError(401, E.INVALID_TOKEN)
-    return bot_id
-
-
-class BotApiCore:
+class BotApiCore(BotApiMethods):
     def __init__(self, config: BotApiConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or BotApiConfig()
         self.clock = clock or Clock()
@@ -262,12 +102,25 @@ class BotApiCore:
                 name = params.get("method", "").lower()
             handler = self._handlers.get(name)
             if handler is None:
-                raise BotApiError(404, E.METHOD_NOT_FOUND)
+                reply = Reply.failure(BotApiError(404, E.METHOD_NOT_FOUND))
+                reply.flag = UNSUPPORTED
+                return reply
             return handler(bot, params)
         except BotApiError as error:
             if error.code == 429:
                 self.count("botapi.429")
             return Reply.failure(error)
+
+    def fault_reply(self, error: Mapping[str, Any]) -> Reply:
+        """A fault rule's `error` as the Bot API answers it (the error-mapping hook):
+        {"error_code": 429, "description": "Too Many Requests: retry after 5",
+         "parameters": {"retry_after": 5}} -> that envelope, with a Retry-After header."""
+        code = int(error.get("error_code", 500))
+        parameters = error.get("parameters")
+        if code == 429:
+            self.count("botapi.429")
+        return Reply.failure(BotApiError(code, str(error.get("description", "")),
+                                         dict(parameters) if isinstance(parameters, dict) else {}))
 
     # ---- getUpdates and long polling ---------------------------------------------------------------
     def _get_updates(self, bot: Bot, params: Mapping[str, str]) -> Reply | LongPoll:
@@ -348,7 +201,7 @@ class BotApiCore:
         if not raw:
             return False
         try:
-            value = json.loads(raw)
+            value = json_loads(raw)  # depth-limited as td's json_decode (params.py)
         except ValueError:
             return False
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -439,197 +292,6 @@ class BotApiCore:
     def sent(self, token: str) -> dict[int, list[dict[str, Any]]]:
         return self.world.sent_by(self.bot(token).id)
 
-    # ---- argument helpers -----------------------------------------------------------------------
-    def _chat(self, bot: Bot, params: Mapping[str, str]) -> Chat:
-        chat_ref = params.get("chat_id", "")
-        if not chat_ref:
-            raise BotApiError(400, E.CHAT_ID_EMPTY)
-        chat = self.world.resolve_chat(bot.id, chat_ref)
-        if chat is None:
-            raise BotApiError(400, E.CHAT_NOT_FOUND)
-        return chat
-
-    @staticmethod
-    def _reply_markup(params: Mapping[str, str]) -> Any:
-        try:
-            present, markup = json_arg(params, "reply_markup")
-        except ValueError:
-            raise BotApiError.bad_request("Can't parse reply keyboard markup JSON object") from None
-        if not present:
-            return None
-        if not isinstance(markup, dict):
-            raise BotApiError.bad_request("Object expected as reply markup")
-        keyboard = markup.get("inline_keyboard")
-        if keyboard is not None and (not isinstance(keyboard, list)
-                                     or not all(isinstance(row, list) for row in keyboard)):
-            raise BotApiError.bad_request(
-                'Field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
-        return markup
-
-    @staticmethod
-    def _message_id(params: Mapping[str, str]) -> int:
-        value = to_integer(params.get("message_id"), 32)
-        return value if value > 0 else 0
-
-    def _check_can_write(self, bot: Bot, chat: Chat) -> None:
-        if chat.type == "private" and chat.user is not None and bot.id in chat.user.blocked_bots:
-            raise BotApiError(403, "Forbidden: bot was blocked by the user")
-
-    # ---- methods -----------------------------------------------------------------------------------
-    def _get_me(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        return Reply.success({
-            **bot.user_dict(), "can_join_groups": True, "can_read_all_group_messages": True,
-            "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False,
-        })
-
-    def _send_message(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        text = params.get("text", "")
-        if not text:
-            raise BotApiError(400, E.MESSAGE_TEXT_EMPTY)
-        markup = self._reply_markup(params)
-        chat = self._chat(bot, params)
-        self._check_can_write(bot, chat)
-        retry_after = self.flood.check(bot.id, chat.id, chat.is_group)
-        if retry_after:
-            raise BotApiError.retry_after(retry_after)
-        message = self.world.new_message(bot.id, chat, bot.user_dict(), int(self.clock.time()), text,
-                                         reply_markup=markup)
-        entry = {"method": "sendMessage", "message_id": message["message_id"], "text": text}
-        if markup is not None:
-            entry["reply_markup"] = markup
-        if params.get("parse_mode"):
-            entry["parse_mode"] = params["parse_mode"]
-        self.world.record(bot.id, chat.id, entry)
-        return Reply.success(message)
-
-    def _edit_message_text(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        text = params.get("text", "")
-        if not text:
-            raise BotApiError(400, E.MESSAGE_TEXT_EMPTY)
-        message_id = self._message_id(params)
-        markup = self._reply_markup(params)
-        if not params.get("chat_id") and message_id == 0:
-            if not params.get("inline_message_id"):
-                raise BotApiError(400, E.MESSAGE_IDENTIFIER_NOT_SPECIFIED)
-            raise BotApiError(400, "Bad Request: MESSAGE_ID_INVALID")
-        chat = self._chat(bot, params)
-        message = self.world.find_message(bot.id, chat.id, message_id) if message_id else None
-        if message is None:
-            raise BotApiError(400, E.MESSAGE_TO_EDIT_NOT_FOUND)
-        if message.get("from", {}).get("id") != bot.id:
-            raise BotApiError(400, E.MESSAGE_CANT_BE_EDITED)
-        if message.get("text") == text and message.get("reply_markup") == markup:
-            raise BotApiError(400, E.MESSAGE_NOT_MODIFIED)
-        message["text"] = text
-        message["edit_date"] = int(self.clock.time())
-        if markup is not None:
-            message["reply_markup"] = markup
-        else:
-            message.pop("reply_markup", None)
-        entry = {"method": "editMessageText", "message_id": message_id, "text": text}
-        if markup is not None:
-            entry["reply_markup"] = markup
-        self.world.record(bot.id, chat.id, entry)
-        return Reply.success(message)
-
-    def _delete_message(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        if not params.get("chat_id"):
-            raise BotApiError(400, E.CHAT_IDENTIFIER_NOT_SPECIFIED)
-        message_id = self._message_id(params)
-        if message_id == 0:
-            raise BotApiError(400, E.MESSAGE_IDENTIFIER_NOT_SPECIFIED)
-        chat = self._chat(bot, params)
-        if not self.world.delete_message(bot.id, chat.id, message_id):
-            raise BotApiError(400, E.MESSAGE_TO_DELETE_NOT_FOUND)
-        self.world.record(bot.id, chat.id, {"method": "deleteMessage", "message_id": message_id})
-        return Reply.success(True)
-
-    def _answer_callback_query(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        query_id = str(to_integer(params.get("callback_query_id")))
-        query = self.world.callback_queries.get(query_id)
-        if query is None or query.bot_id != bot.id or query.answered:
-            raise BotApiError(400, E.QUERY_ID_INVALID)
-        query.answered = True
-        query.answer = {"text": params.get("text", ""), "show_alert": to_bool(params.get("show_alert")),
-                        "url": params.get("url", "")}
-        entry = {"method": "answerCallbackQuery", "callback_query_id": query_id, **query.answer}
-        self.world.record(bot.id, query.chat_id if query.chat_id is not None else query.user.id, entry)
-        return Reply.success(True)
-
-    def _send_chat_action(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        action = params.get("action", "").lower()
-        if action not in CHAT_ACTIONS:
-            raise BotApiError(400, E.WRONG_CHAT_ACTION)
-        chat = self._chat(bot, params)
-        self._check_can_write(bot, chat)
-        self.world.record(bot.id, chat.id, {"method": "sendChatAction", "action": action})
-        return Reply.success(True)
-
-    def _get_chat(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        return Reply.success(self._chat(bot, params).full_info())
-
-    @staticmethod
-    def _command_scope(params: Mapping[str, str]) -> str:
-        raw = params.get("scope")
-        if not raw:
-            return "default"
-        try:
-            scope = json.loads(raw)
-        except ValueError:
-            raise BotApiError.bad_request("Can't parse BotCommandScope JSON object") from None
-        if not isinstance(scope, dict):
-            raise BotApiError.bad_request("Can't parse BotCommandScope: expected an Object")
-        if "type" not in scope:
-            raise BotApiError.bad_request('Can\'t parse BotCommandScope: Can\'t find field "type"')
-        return json.dumps(scope, sort_keys=True)
-
-    def _set_my_commands(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        raw = params.get("commands")
-        commands: list[dict[str, str]] = []
-        if raw:
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                raise BotApiError.bad_request("Can't parse commands JSON object") from None
-            if not isinstance(value, list):
-                raise BotApiError.bad_request("Expected an Array of BotCommand")
-            for item in value:
-                if not isinstance(item, dict):
-                    raise BotApiError.bad_request("Can't parse BotCommand: expected an Object")
-                for key in ("command", "description"):
-                    if key not in item:
-                        raise BotApiError.bad_request(f'Can\'t parse BotCommand: Can\'t find field "{key}"')
-                    if not isinstance(item[key], (str, int, float)) or isinstance(item[key], bool):
-                        raise BotApiError.bad_request(
-                            f'Can\'t parse BotCommand: Field "{key}" must be of type String')
-                commands.append({"command": str(item["command"]), "description": str(item["description"])})
-        scope = self._command_scope(params)
-        bot.commands[(scope, params.get("language_code", ""))] = commands
-        return Reply.success(True)
-
-    def _get_my_commands(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        scope = self._command_scope(params)
-        return Reply.success(bot.commands.get((scope, params.get("language_code", "")), []))
-
-    def _delete_my_commands(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        scope = self._command_scope(params)
-        bot.commands.pop((scope, params.get("language_code", "")), None)
-        return Reply.success(True)
-
-    def _close(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        # Closing answers a parked long poll with what is there (Client::close -> long_poll_wakeup(true)).
-        self._wake_long_poll(bot)
-        return Reply.success(True)
-
-    def _log_out(self, bot: Bot, params: Mapping[str, str]) -> Reply:
-        self._wake_long_poll(bot)
-        bot.queue.clear()
-        if bot.webhook is not None:
-            bot.webhook = None
-            self.on_webhook_changed(bot)
-        bot.logged_out = True
-        return Reply.success(True)
-
     # ---- webhooks --------------------------------------------------------------------------------
     def _set_webhook(self, bot: Bot, params: Mapping[str, str], is_set: bool) -> Reply:
         new_url = params.get("url", "") if is_set else ""
@@ -659,13 +321,13 @@ class BotApiCore:
             bot.queue.clear()
         if not new_url:
             return Reply.success(True, "Webhook was deleted" if was_deleted else "Webhook is already deleted")
-        parts = urlsplit(new_url if "://" in new_url else "https://" + new_url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise BotApiError(400, E.INVALID_WEBHOOK_URL)
-        try:
+        try:  # "http://[x" and the like do not parse at all ("Invalid IPv6 URL")
+            parts = urlsplit(new_url if "://" in new_url else "https://" + new_url)
             parts.port
         except ValueError:
             raise BotApiError(400, E.INVALID_WEBHOOK_URL) from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise BotApiError(400, E.INVALID_WEBHOOK_URL)
         if len(secret) > 256:
             raise BotApiError(400, E.SECRET_TOKEN_TOO_LONG)
         if not _SECRET_CHARS.match(secret):

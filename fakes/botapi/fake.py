@@ -26,13 +26,15 @@ from typing import Any
 
 from aiohttp import web
 
+from ..control.enact import FaultAnswer, enact_request
 from ..control.fake import Fake
+from ..control.links import NullLink
 from ..control.plane import ControlPlane
 from .core import Bot, BotApiConfig, BotApiCore, Update, canonical_method
-from .control import control_routes
+from .delivery import WebhookDeliverer
 from .ratelimit import RateLimits
-from .transport import FAKE, BotApiHttp, outcome_of
-from .webhook import WebhookDeliverer
+from .routes import control_routes
+from .transport import FAKE, HTTP_LOGGER, PARSER_LIMITS, BotApiHttp, answer_parser_errors_bare, outcome_of
 
 # The example token of Telegram's own documentation: a ready bot when none is given.
 DEFAULT_TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -72,13 +74,12 @@ class BotApiFake(Fake):
         # deliverers being stopped after a webhook change; reset/stop await them so no POST of an
         # old world lands later
         self._stopping: set[asyncio.Task] = set()
-        self._bot_counter = 0
         self._runner: web.AppRunner | None = None
         self._wire_core()
         self._register_initial()
 
     def _wire_core(self) -> None:
-        self.core.count = self.plane.counters.incr
+        self.core.count = self.plane.count
         self.core.on_webhook_changed = self._webhook_changed
         self.core.on_update_queued = self._update_queued
 
@@ -88,11 +89,15 @@ class BotApiFake(Fake):
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, host: str, port: int) -> None:
-        app = web.Application(client_max_size=1 << 30)
-        app.add_subapp("/_control/", self.control_subapp())
+        app = web.Application(client_max_size=1 << 30, middlewares=[self._unrouted])
+        if self.control_app is not None:  # a fake started without a runtime has no control API
+            app.add_subapp("/_control/", self.control_subapp())
         app.router.add_route("*", "/{tail:.*}", self.http.handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, logger=HTTP_LOGGER,
+                                     **PARSER_LIMITS)
         await self._runner.setup()
+        assert self._runner.server is not None
+        answer_parser_errors_bare(self._runner.server)
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         assert self._runner.server is not None
@@ -100,8 +105,17 @@ class BotApiFake(Fake):
         self.host = host
         self.port = self._runner.addresses[0][1]
 
+    @web.middleware
+    async def _unrouted(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A target no route matches ("*", "x" without a slash) gets the Bot API front's answer
+        (404 Not Found as JSON, or the reader's refusal), not aiohttp's plain-text 404."""
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            return await self.http.handle(request)
+
     async def stop(self) -> None:
-        self.http.release_dropped()
+        self.http.cut_all()
         await self._stop_deliverers()
         self.core.reset()
         if self._runner is not None:
@@ -117,7 +131,8 @@ class BotApiFake(Fake):
                 "tokens": list(self.initial_bots), "base_url": f"{self.url}/bot"}
 
     async def reset(self) -> None:
-        self.http.new_world()
+        # The plane's new epoch keeps what is still pending from before out of the journal, and
+        # lets go of requests a "drop" rule holds (their connection is cut, still unanswered).
         await self._stop_deliverers()
         self.core.reset()
         self.core.config = config_from(self.config_options)
@@ -175,14 +190,16 @@ class BotApiFake(Fake):
         match_params = {**params, "bot_id": str(bot.id)}
         async with self.plane.request(FAKE, conn, canonical_method(method), match_params,
                                       data={"bot_id": bot.id, "params": params, "webhook_reply": True}) as req:
-            if req.fault is not None:
-                req.reply(req.fault.outcome(), data={"fault": req.fault.id})
+            if await enact_request(req, NullLink(FAKE, conn), self._fault_answer):
                 return
             reply = self.core.handle(bot.token, method, params)
             if not hasattr(reply, "status"):
                 self.core.expire_poll(reply)
                 reply = reply.reply
             req.reply(outcome_of(reply))
+
+    def _fault_answer(self, error: dict[str, Any]) -> FaultAnswer:
+        return FaultAnswer(None, outcome_of(self.core.fault_reply(error)))
 
     async def _stop_deliverers(self) -> None:
         deliverers = list(self._deliverers.values())

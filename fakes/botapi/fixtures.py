@@ -37,35 +37,20 @@ class BotApiHandle(BotApiControl):
 
     def wait_parked(self, token: str, count: int = 1, timeout: float = 10.0, since: int = 0) -> list[dict]:
         """Until `count` getUpdates of this bot are parked in a long poll (found nothing, waiting)."""
-        bot_id = int(token.split(":", 1)[0])
-        events = []
-        for _ in range(100):  # bounded: re-wait past notes of other bots
-            batch = self.control.wait(count=1, timeout=timeout, fake="botapi", kind="note", method="getUpdates",
-                                      since=since)
-            since = batch[-1]["seq"]
-            if batch[-1]["data"].get("bot_id") == bot_id and batch[-1]["data"].get("parked"):
-                events.append(batch[-1])
-                if len(events) == count:
-                    return events
-        raise AssertionError("no parked poll seen")
+        return self.control.wait(count=count, timeout=timeout, fake="botapi", kind="note",
+                                 method="getUpdates", since=since,
+                                 data={"bot_id": _bot_id(token), "parked": True})
 
     def wait_sent(self, token: str, count: int = 1, timeout: float = 10.0, method: str = "sendMessage"
                   ) -> list[dict[str, Any]]:
-        """Until `count` successful `method` calls were answered (journal-driven, no sleeping)."""
-        bot_id = int(token.split(":", 1)[0])
-        since = 0
-        found: list[dict[str, Any]] = []
-        for _ in range(1000):
-            batch = self.control.wait(count=1, timeout=timeout, fake="botapi", kind="response", method=method,
-                                      ok=True, since=since)
-            since = batch[-1]["seq"]
-            request = self.control.journal(fake="botapi", kind="request", since=batch[-1]["request"] - 1, limit=None)
-            req = next((e for e in request if e["seq"] == batch[-1]["request"]), None)
-            if req is not None and req["data"].get("bot_id") == bot_id:
-                found.append(batch[-1])
-                if len(found) == count:
-                    return found
-        raise AssertionError("not enough sends seen")
+        """Until `count` successful `method` calls of this bot were answered (one journal wait:
+        a response matches by its request's bot_id)."""
+        return self.control.wait(count=count, timeout=timeout, fake="botapi", kind="response",
+                                 method=method, ok=True, data={"bot_id": _bot_id(token)})
+
+
+def _bot_id(token: str) -> int:
+    return int(token.split(":", 1)[0])
 
 
 @pytest.fixture

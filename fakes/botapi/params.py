@@ -23,9 +23,64 @@ from .errors import BotApiError
 Params = dict[str, str]
 
 MAX_PARAMS_BYTES = 1 << 20  # td/net/HttpReader MAX_TOTAL_PARAMETERS_LENGTH
+# td's JSON readers (do_json_skip in HttpReader, json_decode in Client) stop at depth 100
+MAX_JSON_DEPTH = 100
 
-_decoder = json.JSONDecoder()
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # td's JSON parser knows no NaN/Infinity
+
+
+_decoder = json.JSONDecoder(parse_constant=_no_constant)
 _WS = " \t\r\n"
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def text_depth(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings skipped), without parsing."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be too deep: skip the scan
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _value_depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False  # a lone surrogate ("\ud800"): td's json_string_decode refuses it
+    return True
+
+
+def json_loads(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON text as td reads a JSON-valued parameter: ValueError past max_depth, for NaN/Infinity
+    and for a lone surrogate, as for any other syntax error."""
+    if text_depth(text) > max_depth:
+        raise ValueError(f"nested deeper than {max_depth}")
+    try:
+        value = _decoder.decode(text)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {max_depth}") from None
+    if not _is_utf8(_json_value_to_arg(value)):
+        raise ValueError("invalid surrogate pair")
+    return value
 
 
 class BodyTooLarge(BotApiError):
@@ -59,20 +114,29 @@ def _json_value_to_arg(value: Any) -> str:
 
 
 def parse_json_body(text: str, into: Params | None = None) -> Params:
-    """Parse a JSON body into string arguments, keeping what was parsed before any syntax error."""
+    """Parse a JSON body into string arguments, keeping what was parsed before any syntax error.
+
+    As td/net/HttpReader::parse_json_parameters: each value may nest 100 deep, NaN/Infinity and
+    lone surrogates are syntax errors, and a fault ends the parse (the fields before it count)."""
     params: Params = {} if into is None else into
     if not text or not text.strip(_WS):
         return params
+    if text_depth(text) > MAX_JSON_DEPTH + 1:  # the body object itself is one level
+        return _parse_json_prefix(text, params)
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = _decoder.decode(text)
+    except (ValueError, RecursionError):
         return _parse_json_prefix(text, params)
     if isinstance(value, dict):
         for key, item in value.items():
+            arg = _json_value_to_arg(item)
+            if not (_is_utf8(key) and _is_utf8(arg)):
+                return params  # the parse stops at the bad string
             if key not in params:
-                params[key] = _json_value_to_arg(item)
+                params[key] = arg
     elif isinstance(value, str):
-        params.setdefault("content", value)
+        if _is_utf8(value):
+            params.setdefault("content", value)
     return params
 
 
@@ -89,7 +153,9 @@ def _parse_json_prefix(text: str, params: Params) -> Params:
             return params
         try:
             key, i = _decoder.raw_decode(text, i)
-        except ValueError:
+        except (ValueError, RecursionError):
+            return params
+        if not isinstance(key, str) or not _is_utf8(key):
             return params
         while i < len(text) and text[i] in _WS:
             i += 1
@@ -100,10 +166,15 @@ def _parse_json_prefix(text: str, params: Params) -> Params:
             i += 1
         try:
             value, i = _decoder.raw_decode(text, i)
-        except ValueError:
+        except (ValueError, RecursionError):
+            return params
+        if _value_depth(value) > MAX_JSON_DEPTH:
+            return params
+        arg = _json_value_to_arg(value)
+        if not _is_utf8(arg):
             return params
         if key not in params:
-            params[key] = _json_value_to_arg(value)
+            params[key] = arg
         while i < len(text) and text[i] in _WS:
             i += 1
         if i < len(text) and text[i] == ",":
@@ -230,4 +301,4 @@ def json_arg(params: Mapping[str, str], name: str) -> tuple[bool, Any]:
     raw = params.get(name)
     if not raw:
         return False, None
-    return True, json.loads(raw)
+    return True, json_loads(raw)

@@ -3,17 +3,24 @@
 `/bot<token>/<method>` by GET or POST, with parameters from the query string and an urlencoded,
 multipart or JSON body (the query string wins on a clash, as `Query::arg` takes the first). Paths are
 read the way HttpConnection.cpp reads them: no `/bot` prefix or no `/` after the token is `404 Not
-Found`. Each request passes the shared control plane (journal, gates, faults) before the core answers.
+Found`. Each request passes the shared control plane (journal, gates, faults) before the core answers;
+the kit enacts a rule's decision with the core's error mapping (`BotApiCore.fault_reply`). I/O only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
 
+from ..control import journal
+from ..control.enact import FaultAnswer, enact_request
+from ..control.links import HttpLink
 from . import errors as E
 from .core import BotApiCore, LongPoll, Reply, bot_id_from_token, canonical_method
 from .errors import BotApiError, error_envelope
@@ -24,7 +31,8 @@ if TYPE_CHECKING:
 
 FAKE = "botapi"
 MAX_MULTIPART_BYTES = 50 << 20  # Telegram's upload limit for bots
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# strict JSON out: NaN/Infinity raise rather than reach a client's parser
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def json_response(reply: Reply) -> web.Response:
@@ -39,19 +47,7 @@ def error_response(code: int, description: str, parameters: dict | None = None) 
 def outcome_of(reply: Reply) -> dict[str, Any]:
     if reply.status == 200:
         return {"ok": True}
-    return {"ok": False, "code": reply.status, "text": reply.body.get("description", "")}
-
-
-class _Connection:
-    """One client TCP connection as the journal knows it (keep-alive requests share it)."""
-
-    __slots__ = ("conn", "peer", "generation", "lost")
-
-    def __init__(self, conn: str, peer: str, generation: int) -> None:
-        self.conn = conn
-        self.peer = peer
-        self.generation = generation  # the world its "connect" event was journaled in
-        self.lost = asyncio.Event()  # set when the client's TCP connection has closed
+    return journal.error(reply.status, reply.body.get("description", ""), reply.flag)
 
 
 class BotApiHttp:
@@ -63,12 +59,7 @@ class BotApiHttp:
         self.max_params_bytes = max_params_bytes
         # keyed by the connection's aiohttp protocol object (one RequestHandler per TCP connection);
         # an entry leaves when aiohttp reports the connection lost (see observe())
-        self._conns: dict[Any, _Connection] = {}
-        # Bumped by a reset: a reply that was still waiting then (a parked poll, a delayed 409) belongs
-        # to the test before, so it is sent but kept out of the new journal.
-        self.generation = 0
-        # set when requests held unanswered by a "drop" rule must let go (reset, stop)
-        self._release_dropped = asyncio.Event()
+        self._links: dict[Any, HttpLink] = {}
 
     def observe(self, server: web.Server) -> None:
         """Hear of every closed client connection from aiohttp's low-level server, to journal it."""
@@ -81,41 +72,37 @@ class BotApiHttp:
         server.connection_lost = connection_lost  # type: ignore[method-assign]
 
     def connection_lost(self, handler: Any) -> None:
-        state = self._conns.pop(handler, None)
-        if state is None:
+        link = self._links.pop(handler, None)
+        if link is None:
             return  # never carried a Bot API request (e.g. a /_control/ client): not journaled
-        state.lost.set()
-        if state.generation == self.generation:
-            self.plane.journal.record(FAKE, "disconnect", conn=state.conn, data={"peer": state.peer})
+        link.lost.set()
+        self.plane.links.closed(link, peer=link.peer)
 
-    def new_world(self) -> None:
-        """A reset: later replies to earlier requests stay out of the journal; dropped requests let go."""
-        self.generation += 1
-        self._release_dropped.set()
-        self._release_dropped = asyncio.Event()
+    def cut_all(self) -> None:
+        """Stop: cut every connection (requests held unanswered by a "drop" rule let go)."""
+        for link in list(self._links.values()):
+            link.abort()
 
-    def release_dropped(self) -> None:
-        self._release_dropped.set()
+    def link_of(self, request: web.Request) -> HttpLink:
+        """The request's connection; a keep-alive connection from before a reset gets a fresh
+        "connect" event in the new world, which had none for it."""
+        handler = request.protocol
+        link = self._links.get(handler)
+        if link is None:
+            # host:port, so that the scenario harness can tell which bot process this is
+            transport = request.transport
+            peername = transport.get_extra_info("peername") if transport is not None else None
+            peer = f"{peername[0]}:{peername[1]}" if peername else (request.remote or "")
+            link = HttpLink(FAKE, self.plane.new_conn_id(FAKE), peer, transport)
+            link.let_go = self.plane.epoch_over
+            self._links[handler] = link
+            self.plane.links.open(link)
+        elif link.epoch != self.plane.epoch:
+            self.plane.links.journal_connect(link, peer=link.peer, kept_alive=True)
+        return link
 
     def conn_id(self, request: web.Request) -> str:
-        handler = request.protocol
-        state = self._conns.get(handler)
-        if state is None:
-            transport = request.transport
-            if transport is None:
-                return f"{FAKE}#?"
-            # host:port, so that the scenario harness can tell which bot process this is
-            peername = transport.get_extra_info("peername")
-            peer = f"{peername[0]}:{peername[1]}" if peername else (request.remote or "")
-            state = _Connection(self.plane.new_conn_id(FAKE), peer, self.generation)
-            self._conns[handler] = state
-            self.plane.journal.record(FAKE, "connect", conn=state.conn, data={"peer": peer})
-        elif state.generation != self.generation:
-            # A keep-alive connection from before a reset: the new journal had no "connect" for it.
-            state.generation = self.generation
-            self.plane.journal.record(FAKE, "connect", conn=state.conn,
-                                      data={"peer": state.peer, "kept_alive": True})
-        return state.conn
+        return self.link_of(request).conn
 
     def rejected(self, request: web.Request, response: web.Response, description: str) -> web.Response:
         """Journal a request refused before it named a method (bad path, bad body): the pair of events."""
@@ -126,7 +113,15 @@ class BotApiHttp:
                                   outcome={"ok": False, "code": response.status, "text": description})
         return response
 
+    def fault_answer(self, error: dict[str, Any]) -> FaultAnswer:
+        """The error-mapping hook: a rule's Bot API error as the HTTP answer."""
+        reply = self.core.fault_reply(error)
+        return FaultAnswer(json_response(reply), outcome_of(reply))
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        refusal = reader_refusal(request)
+        if refusal is not None:
+            return self.rejected(request, bare_status(refusal[0]), refusal[1])
         path = request.path
         if not path.startswith("/bot"):
             return self.rejected(request, error_response(404, E.NOT_FOUND), E.NOT_FOUND)
@@ -144,7 +139,11 @@ class BotApiHttp:
                 limit = MAX_MULTIPART_BYTES if "multipart/form-data" in content_type.lower() else self.max_params_bytes
                 if request.content_length is not None and request.content_length > limit:
                     return self._too_large(request)
-                body = await self._read_limited(request, limit)
+                try:
+                    body = await self._read_limited(request, limit)
+                except (web.RequestPayloadError, ContentEncodingError):
+                    # a gzip/deflate body that does not inflate: HttpReader's 400, bare
+                    return self.rejected(request, bare_status(400), "Bad Request: can't decode the body")
                 if body is None:
                     return self._too_large(request)
                 parse_body(body, content_type, params, self.max_params_bytes)
@@ -159,15 +158,16 @@ class BotApiHttp:
             bot_id = bot_id_from_token(token)
         except BotApiError:
             bot_id = 0
-        conn = self.conn_id(request)
+        link = self.link_of(request)
+        conn = link.conn
         match_params = dict(params)
         match_params["bot_id"] = str(bot_id)
-        # taken before the plane: a request held at a gate across a reset belongs to the old world
-        generation = self.generation
         async with self.plane.request(FAKE, conn, name, match_params,
                                       data={"bot_id": bot_id, "params": params}) as req:
-            if req.fault is not None:
-                return await self._enact_fault(request, req, generation)
+            link.response = None
+            # (the check first: no coroutine for the common case, where no rule fired)
+            if req.decision.rule is not None and await enact_request(req, link, self.fault_answer):
+                return link.response or _cut()
             outcome = self.core.handle(token, method, params)
             if isinstance(outcome, LongPoll):
                 req.passed()
@@ -176,10 +176,9 @@ class BotApiHttp:
                 outcome = await self.wait_poll(outcome)
             if outcome.delay:
                 await asyncio.sleep(outcome.delay)
-            if generation == self.generation:
-                req.reply(outcome_of(outcome))
-            else:
-                req.discard()
+            # a reply still pending at a reset (a parked poll, a delayed 409) is sent, but the
+            # new world's journal does not get it (req.reply journals nothing for a stale request)
+            req.reply(outcome_of(outcome))
             return json_response(outcome)
 
     async def wait_poll(self, poll: LongPoll) -> Reply:
@@ -216,52 +215,87 @@ class BotApiHttp:
         response.force_close()
         return self.rejected(request, response, E.REQUEST_TOO_LARGE)
 
-    async def _enact_fault(self, request: web.Request, req: Any, generation: int) -> web.StreamResponse:
-        rule = req.fault
-        current = generation == self.generation
-        if rule.action == "error":
-            error = dict(rule.error or {})
-            code = int(error.get("error_code", 500))
-            reply = Reply(code, error_envelope(code, str(error.get("description", "")), error.get("parameters")))
-            retry_after = (error.get("parameters") or {}).get("retry_after")
-            if retry_after:
-                reply.headers["Retry-After"] = str(retry_after)
-            if code == 429:
-                self.plane.counters.incr("botapi.429")
-            if current:
-                req.reply(outcome_of(reply), data={"fault": rule.id})
-            else:
-                req.discard()
-            return json_response(reply)
-        if current:
-            req.reply(rule.outcome(), data={"fault": rule.id})
-        else:
-            req.discard()
-        if rule.action == "drop":
-            # Received, never answered; the connection stays open until the client gives up.
-            req.passed()
-            await self._hold_unanswered(request)
-        # close (and a dropped request whose wait ended): cut the connection without an answer;
-        # aiohttp discards the unsent response.
-        if request.transport is not None:
-            request.transport.abort()
-        response = web.Response(status=500)
+
+# td/net/HttpReader: the request line and headers together may take 256 KiB
+MAX_TOTAL_HEADERS_LENGTH = 1 << 18
+
+
+def reader_refusal(request: web.Request) -> tuple[int, str] | None:
+    """What tdlib's HTTP reader refuses before a request reaches a method: (status, text)."""
+    if request.method not in ("GET", "POST"):
+        return 501, "Not Implemented"
+    head = len(request.method) + len(request.raw_path) + 11
+    head += sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
+    if head > MAX_TOTAL_HEADERS_LENGTH:
+        return 431, "Request Header Fields Too Large: total headers size exceeded"
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding and encoding not in ("gzip", "deflate"):
+        return 415, "Unsupported Media Type: unsupported content-encoding"
+    return None
+
+
+def bare_status(status: int) -> web.Response:
+    """HttpConnectionBase's answer to a request its reader refused: the status line, an empty
+    body, then it closes the connection."""
+    response = web.Response(status=status, body=b"")
+    response.force_close()
+    return response
+
+
+class ClientErrorFilter(logging.Filter):
+    """aiohttp logs a traceback for every request it cannot parse; those are the client's errors
+    (a 4xx answered), which tdlib logs at INFO without one. Real server errors still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+                return False
+            if isinstance(exc, ConnectionResetError):
+                return False
+            exc = exc.__cause__ or exc.__context__
+        return True
+
+
+class BareErrorHandler(RequestHandler):
+    """aiohttp's connection handler, answering what its HTTP parser refuses (a malformed request
+    line, a header past the limits) as tdlib's reader does: a bare status line, no body, closed.
+    Its own 5xx (a bug of the fake) keep aiohttp's handling, and its log line."""
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status >= 500:
+            return super().handle_error(request, status, exc, message)
+        response = web.Response(status=status, body=b"")
         response.force_close()
         return response
 
-    async def _hold_unanswered(self, request: web.Request) -> None:
-        """Wait until the client's connection closes, or a reset or stop lets dropped requests go."""
-        state = self._conns.get(request.protocol)
-        transport = request.transport
-        if state is None or state.lost.is_set() or transport is None or transport.is_closing():
-            return  # the client is already gone (e.g. a killed bot's request released late)
-        lost = asyncio.ensure_future(state.lost.wait())
-        released = asyncio.ensure_future(self._release_dropped.wait())
-        try:
-            await asyncio.wait((lost, released), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            lost.cancel()
-            released.cancel()
+
+def answer_parser_errors_bare(server: web.Server) -> None:
+    """Make `server` (an AppRunner's, before its site starts) use BareErrorHandler."""
+
+    class BotApiServer(type(server)):  # type: ignore[misc]
+        def __call__(self) -> RequestHandler:
+            return BareErrorHandler(self, loop=self._loop, **self._kwargs)
+
+    server.__class__ = BotApiServer
+
+
+HTTP_LOGGER = logging.getLogger("botfakes.botapi.http")
+HTTP_LOGGER.addFilter(ClientErrorFilter())
+# aiohttp's own limits (8190 bytes a line, 128 headers), raised to take what tdlib takes;
+# reader_refusal checks the 256 KiB total. aiohttp keeps no total of its own, so the count stays
+# bounded: past 512 headers, or one line past 257 KiB, aiohttp answers its own plain 400 (where
+# tdlib would say 431), and a connection's headers cannot pin more than about 128 MiB.
+PARSER_LIMITS = {"max_line_size": MAX_TOTAL_HEADERS_LENGTH + 1024,
+                 "max_field_size": MAX_TOTAL_HEADERS_LENGTH + 1024, "max_headers": 512}
+
+
+def _cut() -> web.Response:
+    """What the handler returns for a connection a rule cut: aiohttp discards it unsent."""
+    response = web.Response(status=500)
+    response.force_close()
+    return response
 
 
 async def not_found(request: web.Request) -> web.Response:

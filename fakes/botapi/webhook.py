@@ -1,4 +1,6 @@
-"""Webhook delivery: which update goes out when (a pure schedule), and the HTTP sender around it.
+"""Webhook delivery rules, sans-I/O: which update goes out when, and what an attempt's result means.
+
+The HTTP sender around them is delivery.py.
 
 The schedule follows WebhookActor.cpp:
 - Updates are queued per chat; only the head of a chat's queue is ever in flight, so a chat's updates
@@ -10,24 +12,32 @@ The schedule follows WebhookActor.cpp:
   `Wrong response from the webhook: <code> <reason>`.
 - A 2xx body with a "method" (not getX, setWebhook, deleteWebhook, close, logOut) is executed as a Bot API
   call; its result goes nowhere.
+- A push-stage fault rule on "webhook": "drop"/"close" fail the attempt as a closed connection, "error"
+  as the wrong response {error_code} {description}; a delay only makes it late.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from .core import Bot, BotApiCore, Update
+    from ..control.decisions import Decision
+    from .core import Update
 
 MAX_RETRY_AFTER = 3600
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# last_error_message texts (WebhookActor.cpp)
+CONNECTION_CLOSED = "Webhook connection closed"
+CANT_CONNECT = "Can't connect to the webhook"
+
+
+def wrong_response(code: int, reason: str) -> str:
+    return f"Wrong response from the webhook: {code} {reason}"
 
 
 @dataclass
@@ -137,123 +147,38 @@ def reply_method(body: bytes, content_type: str) -> tuple[str, dict[str, str]] |
     return method, params
 
 
-class WebhookDeliverer:
-    """Sends one bot's updates to its webhook until stopped. Lives on the runtime's loop."""
+@dataclass
+class AttemptResult:
+    """One delivery attempt's result: error None = delivered."""
 
-    def __init__(self, core: "BotApiCore", bot: "Bot", plane: Any, execute: Callable, conn: str,
-                 timeout: float = 60.0) -> None:
-        import aiohttp
+    error: str | None = None
+    retry_after: int = 0
+    reply_call: tuple[str, dict[str, str]] | None = None  # a method in the 2xx reply body
 
-        self.core = core
-        self.bot = bot
-        self.webhook = bot.webhook
-        self.plane = plane
-        self.execute = execute  # async (bot, method, params) -> None: runs a method from a reply body
-        self.conn = conn
-        self.schedule = WebhookSchedule(self.webhook.max_connections, core.config.webhook_backoff_base,
-                                        core.config.webhook_backoff_cap, plane.rng if plane else None)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.webhook.max_connections),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        )
-        self._tasks: set[asyncio.Task] = set()
-        self._timer: asyncio.TimerHandle | None = None
-        self._stopped = False
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        now = loop.time()
-        for update in list(bot.queue):
-            self.schedule.add(update, now)
-        self.pump()
 
-    def add(self, update: "Update") -> None:
-        self.schedule.add(update, self._loop.time())
-        self.pump()
+def fault_result(decision: "Decision") -> AttemptResult | None:
+    """What a push-stage rule makes of the attempt, or None when the POST is to be made."""
+    if decision.action in ("drop", "close"):
+        return AttemptResult(CONNECTION_CLOSED)
+    if decision.action == "error":
+        error = decision.error
+        return AttemptResult(wrong_response(int(error.get("error_code", 500)),
+                                            str(error.get("description", ""))))
+    return None
 
-    def pump(self) -> None:
-        if self._stopped:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        now = self._loop.time()
-        for update in self.schedule.ready(now):
-            task = self._loop.create_task(self._send(update))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        wake = self.schedule.next_wakeup()
-        if wake is not None and wake > now:
-            self._timer = self._loop.call_at(wake, self.pump)
 
-    async def _send(self, update: "Update") -> None:
-        import aiohttp
+def may_deliver(url: str, allow_remote: bool) -> bool:
+    """Only loopback webhooks are called unless remote ones are allowed (tests stay local)."""
+    return allow_remote or urlsplit(url).hostname in _LOOPBACK
 
-        counters = self.plane.counters if self.plane else None
-        params = {"bot_id": str(self.bot.id), "update_id": str(update.update_id)}
-        fault = self.plane.push("botapi", self.conn, "webhook", params,
-                                data={"bot_id": self.bot.id, "url": self.webhook.url,
-                                      "update": update.to_dict()}) if self.plane else None
-        if counters:
-            counters.incr("botapi.webhook.attempts")
-        error: str | None = None
+
+def response_result(status: int, reason: str, headers: Mapping[str, str], body: bytes) -> AttemptResult:
+    """Classify the bot's HTTP answer: any 2xx delivers (and may carry a method); otherwise the
+    error text, and the Retry-After the bot asked for (not a number = none)."""
+    if 200 <= status <= 299:
+        return AttemptResult(reply_call=reply_method(body, headers.get("Content-Type", "")))
+    try:
+        retry_after = int(headers.get("Retry-After", "0"))
+    except ValueError:
         retry_after = 0
-        reply_call = None
-        try:
-            delay = self.plane.faults.delay_for(fault) if fault is not None else 0.0
-            if delay:
-                await asyncio.sleep(delay)
-            if fault is not None and fault.action in ("drop", "close"):
-                error = "Webhook connection closed"
-            elif fault is not None and fault.action == "error":
-                code = int((fault.error or {}).get("error_code", 500))
-                error = f"Wrong response from the webhook: {code} {(fault.error or {}).get('description', '')}"
-            elif not self.core.config.webhook_allow_remote and urlsplit(self.webhook.url).hostname not in _LOOPBACK:
-                error = "Can't connect to the webhook"
-            else:
-                headers = {"Content-Type": "application/json"}
-                if self.webhook.secret_token:
-                    headers[SECRET_HEADER] = self.webhook.secret_token
-                body = json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
-                async with self._session.post(self.webhook.url, data=body, headers=headers) as resp:
-                    payload = await resp.read()
-                    if 200 <= resp.status <= 299:
-                        reply_call = reply_method(payload, resp.headers.get("Content-Type", ""))
-                    else:
-                        error = f"Wrong response from the webhook: {resp.status} {resp.reason or ''}"
-                        try:
-                            retry_after = int(resp.headers.get("Retry-After", "0"))
-                        except ValueError:
-                            retry_after = 0
-        except asyncio.CancelledError:
-            raise
-        except aiohttp.ServerDisconnectedError:
-            error = "Webhook connection closed"
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
-            error = "Can't connect to the webhook"
-        if self._stopped:
-            return
-        if error is None:
-            self.schedule.on_success(update.update_id)
-            self.core.confirm_update(self.bot, update.update_id)
-            if reply_call is not None:
-                await self.execute(self.bot, *reply_call)
-        else:
-            if counters:
-                counters.incr("botapi.webhook.failures")
-            self.core.webhook_error(self.bot, error)
-            self.schedule.on_failure(update.update_id, self._loop.time(), retry_after)
-        if self.plane:
-            self.plane.journal.record("botapi", "note", conn=self.conn, method="webhook",
-                                      data={"bot_id": self.bot.id, "update_id": update.update_id,
-                                            "delivered": error is None, "error": error or ""})
-        self.pump()
-
-    async def stop(self) -> None:
-        self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._session.close()
+    return AttemptResult(wrong_response(status, reason or ""), retry_after)

@@ -56,7 +56,7 @@ class ControlClient:
         # Connection ids look like "deriv#3": quote, or "#" would start a fragment.
         url = self.url + urllib.parse.quote(path, safe="/")
         if query:
-            clean = {k: _query_value(v) for k, v in query.items() if v is not None}
+            clean = {k: _query_value(v) for k, v in _flatten(query).items() if v is not None}
             url += "?" + urllib.parse.urlencode(clean)
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method=method)
@@ -90,7 +90,9 @@ class ControlClient:
         self.post("/reset")
 
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        """Events, filtered by fake, kind, method, conn, since, ok, code; limit = the last N."""
+        """Events, filtered by fake, kind, method, conn, since, ok, code, gate, action, flag,
+        params={"chat_id": 5} and data={"bot_id": 7} (an event without them matches by its
+        request's); limit = the last N."""
         return self.get("/journal", **filters)["events"]
 
     def wait(self, count: int = 1, timeout: float = 10.0, **filters: Any) -> list[dict[str, Any]]:
@@ -148,6 +150,27 @@ class ControlClient:
     def remove_gate(self, gate_id: str) -> None:
         self.delete(f"/gates/{gate_id}")
 
+    def set_schedule(self, order: str, **options: Any) -> dict:
+        """One release policy for every gate until a reset: order "explore" (schedule=i), "pct"
+        (seed, depth), "random" (seed) or "replay" (schedule=[...] or token="bf1...")."""
+        return self.post("/schedule", {"order": order, **options})
+
+    def schedule(self, name: str = "test", bot: str = "") -> dict[str, Any]:
+        """The policy in force and the schedule released so far: {"policy", "schedule", "text",
+        "deviations", "token"} (the token names `name` and `bot`)."""
+        return self.get("/schedule", name=name, bot=bot)
+
+    def clear_schedule(self) -> None:
+        self.delete("/schedule")
+
+    def connections(self, fake: str | None = None) -> list[dict[str, Any]]:
+        """Open client connections (of one fake, or all): conn, fake, peer and the fake's own."""
+        return self.get("/connections", fake=fake)
+
+    def close_connection(self, conn: str, code: int = 1000, reason: str = "") -> None:
+        """Close one connection (WebSocket: with this close frame)."""
+        self.post(f"/connections/{conn}/close", {"code": code, "reason": reason})
+
     def wait_held(self, gate_id: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Block until the gate has held `count` requests in all (released ones included)."""
         return self.wait(count=count, timeout=timeout, kind="gate", gate=gate_id, action="held")
@@ -167,6 +190,28 @@ class ControlClient:
         return AsyncProxy(self)
 
 
+class FakeControl:
+    """Base of a fake's typed client: its /_control/<name>/ routes, and its connections."""
+
+    fake = ""  # the route prefix, e.g. "deriv"
+
+    def __init__(self, control: ControlClient) -> None:
+        self.control = control
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.control.post(f"/{self.fake}{path}",
+                                 {k: v for k, v in (body or {}).items() if v is not None})
+
+    def _get(self, path: str, **query: Any) -> Any:
+        return self.control.get(f"/{self.fake}{path}", **query)
+
+    def connections(self) -> list[dict]:
+        return self.control.connections(self.fake)
+
+    def close_connection(self, conn: str, code: int = 1000, reason: str = "") -> None:
+        self.control.close_connection(conn, code, reason)
+
+
 class AsyncProxy:
     """Awaitable twins of a client's methods: `await control.aio.wait(...)`, run in a thread."""
 
@@ -184,6 +229,19 @@ class AsyncProxy:
         if isinstance(attr, (str, int, float, bool, type(None), dict, list, tuple)):
             return attr
         return AsyncProxy(attr)
+
+
+def _flatten(query: dict[str, Any]) -> dict[str, Any]:
+    """params={"chat_id": 5} -> "params.chat_id=5" (and data= alike), the journal's query form."""
+    if not any(isinstance(query.get(k), dict) for k in ("params", "data")):
+        return query
+    flat: dict[str, Any] = {}
+    for key, value in query.items():
+        if key in ("params", "data") and isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 def _query_value(value: Any) -> str:

@@ -2,14 +2,16 @@
 
 A fake is a protocol core behind a transport; this base class is only the outside of it: how the
 runtime starts and stops it on its event loop, what it reports, which control routes it adds
-under /_control/<name>/, and which `botfakes serve` options it takes.
+under /_control/<name>/, and which `botfakes serve` options it takes. The runtime owns the fakes;
+a fake knows the plane (journal, rules, connections), never the other fakes or the control app,
+which the runtime hands it as `control_app` when it wants the /_control/ API on its own port.
 """
 
 from __future__ import annotations
 
 import abc
 import argparse
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from aiohttp import web
 
@@ -25,6 +27,8 @@ class Fake(abc.ABC):
         self.options = options
         self.host = "127.0.0.1"
         self.port = 0  # the bound port once started
+        # builds the /_control/ API app (set by the runtime; see control_subapp)
+        self.control_app: Callable[[], web.Application] | None = None
 
     @abc.abstractmethod
     async def start(self, host: str, port: int) -> None:
@@ -49,15 +53,20 @@ class Fake(abc.ABC):
     def stats(self) -> dict[str, Any]:
         return {}
 
+    def counted(self, *names: str) -> dict[str, int]:
+        """This fake's plane counters `<fake>.<name>` as {name: count}, for stats()."""
+        counters = self.plane.counters
+        return {name: counters.get(f"{self.name}.{name}") for name in names}
+
     def control_routes(self) -> list[web.RouteDef]:
         """Routes mounted under /_control/<name>/ (paths given relative, e.g. "/accounts")."""
         return []
 
     def control_subapp(self) -> web.Application:
         """The /_control/ API, for a fake that serves HTTP itself and mounts it there too."""
-        from .http import build_control_app
-
-        return build_control_app(self.plane)
+        if self.control_app is None:
+            raise RuntimeError(f"{self.name}: no control app (the runtime sets control_app)")
+        return self.control_app()
 
     @classmethod
     def add_cli_arguments(cls, group: argparse._ArgumentGroup) -> None:

@@ -12,9 +12,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from . import payloads
+
 # The kinds of event. "request"/"response" pair up through Event.request; "push" is anything the
 # server sends unasked (webhook delivery, subscription message, MTProto update); "fault" and "gate"
 # say that the control plane interfered with a request.
+# The journal's default byte cap (payloads.measure's estimate, about the JSON size): with
+# Python's object overhead a full journal stays within a few hundred MB of RSS.
+MAX_BYTES = 64 << 20
+EVENT_OVERHEAD = 120  # seq, time, kind and the dict shells of an event, in JSON bytes
+
 KINDS = ("connect", "disconnect", "request", "response", "push", "fault", "gate", "note")
 
 
@@ -42,8 +49,18 @@ def ok() -> dict[str, Any]:
     return {"ok": True}
 
 
-def error(code: int | str, text: str) -> dict[str, Any]:
-    return {"ok": False, "code": code, "text": text}
+def error(code: int | str, text: str, flag: str | None = None) -> dict[str, Any]:
+    """A failed outcome; `flag` marks what a test did not ask for (see FLAGS)."""
+    if flag is None:
+        return {"ok": False, "code": code, "text": text}
+    return {"ok": False, "code": code, "text": text, "flag": flag}
+
+
+# Outcome flags: the fake hit a bug of its own, or a client called what the fake does not serve.
+# The pytest plugin fails a test that journaled one unless the test says it expects it.
+INTERNAL_ERROR = "internal_error"
+UNSUPPORTED = "unsupported"
+FLAGS = (INTERNAL_ERROR, UNSUPPORTED)
 
 
 @dataclass
@@ -59,8 +76,16 @@ class EventFilter:
     code: int | str | None = None  # outcome code, compared as strings
     gate: str | None = None  # gate events of this gate id
     action: str | None = None  # data["action"] of gate and fault events, e.g. "held"
-    # data["params"][key] == value, compared as strings ("params.chat_id=5" in a query string)
+    # data["params"][key] == value, compared as strings ("params.chat_id=5" in a query string);
+    # an event without params of its own (a response, a fault, a gate event) is matched by the
+    # params of the request it belongs to, so "the response to sendMessage in chat 5" is one filter
     params: dict[str, str] = field(default_factory=dict)
+    # data[key] == value ("data.bot_id=5"), looked up in the request's data too, like params
+    data: dict[str, str] = field(default_factory=dict)
+    # outcome["flag"] is one of these, e.g. "internal_error,unsupported" in a query string
+    flag: str | None = None
+    # finds the request event of a response (the journal binds it when it filters)
+    lookup: Callable[[int], "Event | None"] | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, event: Event) -> bool:
         if event.seq <= self.since:
@@ -83,14 +108,26 @@ class EventFilter:
             return False
         if self.action is not None and event.data.get("action") != self.action:
             return False
+        if self.flag is not None and (event.outcome is None or event.outcome.get("flag") is None
+                                      or event.outcome["flag"] not in self.flag.split(",")):
+            return False
         if self.params:
             given = event.data.get("params")
-            if not isinstance(given, dict):
+            if given is None:
+                given = self._requested(event).get("params")
+            if not isinstance(given, dict) or not _agree(given, self.params):
                 return False
-            for key, want in self.params.items():
-                if key not in given or str(given[key]) != str(want):
-                    return False
+        if self.data:
+            if not _agree(event.data, self.data, self._requested(event)):
+                return False
         return True
+
+    def _requested(self, event: Event) -> dict[str, Any]:
+        """The data of the request `event` belongs to (empty if none or no longer kept)."""
+        if event.request is None or self.lookup is None:
+            return {}
+        request = self.lookup(event.request)
+        return request.data if request is not None else {}
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "EventFilter":
@@ -106,15 +143,41 @@ class EventFilter:
             gate=query.get("gate") or None,
             action=query.get("action") or None,
             params={k[len("params."):]: v for k, v in query.items() if k.startswith("params.")},
+            data={k[len("data."):]: v for k, v in query.items() if k.startswith("data.")},
+            flag=query.get("flag") or None,
         )
+
+
+def _text(value: Any) -> str:
+    # a query string carries "true" and "5" where JSON carries true and 5
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _agree(given: Mapping[str, Any], wanted: Mapping[str, Any],
+           fallback: Mapping[str, Any] | None = None) -> bool:
+    for key, want in wanted.items():
+        if key in given:
+            value = given[key]
+        elif fallback is not None and key in fallback:
+            value = fallback[key]
+        else:
+            return False
+        if _text(value) != _text(want):
+            return False
+    return True
 
 
 class Journal:
     """Append-only list of events plus waiters. Must be used from the runtime's loop only."""
 
-    def __init__(self, max_events: int = 200_000) -> None:
-        # A bound so that a long Locust run cannot eat the machine; the oldest events go first.
+    def __init__(self, max_events: int = 200_000, max_bytes: int = MAX_BYTES) -> None:
+        # Bounds so that a long Locust run cannot eat the machine; the oldest events go first.
+        # Events count, and so do their payloads (payloads.py: large ones are kept as prefix,
+        # size and digest, and each event's size counts against max_bytes).
         self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._bytes = 0
+        self._sizes: list[int] = []
         self._events: list[Event] = []
         self._seq = 0
         self._dropped = 0
@@ -135,6 +198,9 @@ class Journal:
         if kind not in KINDS:
             raise ValueError(f"unknown journal event kind {kind!r}")
         self._seq += 1
+        kept_data, size = payloads.keep(data)
+        kept_outcome, outcome_size = (None, 0) if outcome is None else payloads.keep(outcome)
+        size += outcome_size + len(fake) + len(conn) + len(method) + EVENT_OVERHEAD
         event = Event(
             seq=self._seq,
             time=time.monotonic(),
@@ -143,19 +209,41 @@ class Journal:
             kind=kind,
             method=method,
             request=request,
-            data=dict(data or {}),
-            outcome=None if outcome is None else dict(outcome),
+            data=kept_data,
+            outcome=kept_outcome,
         )
         self._events.append(event)
-        if len(self._events) > self.max_events:
-            cut = len(self._events) - self.max_events
-            del self._events[:cut]
-            self._dropped += cut
+        self._sizes.append(size)
+        self._bytes += size
+        if len(self._events) > self.max_events or self._bytes > self.max_bytes:
+            self._trim()
         for listener in self._listeners:
             listener(event)
         if self._waiters:
             self._feed_waiters(event)
         return event
+
+    def _trim(self) -> None:
+        """Drop the oldest events, down to 90% of the byte cap (so trims are rare, each O(n))."""
+        cut = max(0, len(self._events) - self.max_events)
+        if self._bytes > self.max_bytes:
+            target = self.max_bytes * 0.9
+            freed = sum(self._sizes[:cut])
+            while cut < len(self._events) - 1 and self._bytes - freed > target:
+                freed += self._sizes[cut]
+                cut += 1
+        else:
+            freed = sum(self._sizes[:cut])
+        if cut:
+            del self._events[:cut]
+            del self._sizes[:cut]
+            self._bytes -= freed
+            self._dropped += cut
+
+    @property
+    def bytes(self) -> int:
+        """The journal's size as it counts it against max_bytes (about the events' JSON length)."""
+        return self._bytes
 
     def _feed_waiters(self, event: Event) -> None:
         still: list = []
@@ -170,9 +258,15 @@ class Journal:
                 still.append((predicate, count, found, future))
         self._waiters = still
 
+    def _bind(self, predicate: Callable[[Event], bool]) -> None:
+        if isinstance(predicate, EventFilter) and (predicate.params or predicate.data) \
+                and predicate.lookup is None:
+            predicate.lookup = self.get
+
     def events(self, predicate: Callable[[Event], bool] | None = None) -> list[Event]:
         if predicate is None:
             return list(self._events)
+        self._bind(predicate)
         return [e for e in self._events if predicate(e)]
 
     def get(self, seq: int) -> Event | None:
@@ -201,6 +295,7 @@ class Journal:
         Raises asyncio.TimeoutError after `timeout` seconds: a bound so a broken test fails
         instead of hanging, never a way to wait for something to happen.
         """
+        self._bind(predicate)
         found = [e for e in self._events if predicate(e)]
         if len(found) >= count:
             return found[:count] if count else found
@@ -220,6 +315,8 @@ class Journal:
     def clear(self) -> None:
         """Forget all events. Sequence numbers keep growing so `since=` stays meaningful."""
         self._events.clear()
+        self._sizes.clear()
+        self._bytes = 0
         self._dropped = 0
         for *_, future in self._waiters:
             if not future.done():

@@ -10,6 +10,7 @@ multiple of the stake (PAYOUT_RATIO), so prices are easy to predict in tests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from .accounts import Account
 from .envelope import DerivError
@@ -57,6 +58,9 @@ class Terms:
         return f"{self.contract_type}_{self.symbol}_{self.payout:.2f}_{start}_{expiry}_S0P_0"
 
 
+#: the real API's maximum payout for these contracts (its error text names it: 50000.00)
+MAX_PAYOUT = 50000.0
+
 def price(params: dict, symbol: Symbol | None) -> Terms:
     """Price contract parameters (already schema-valid) or raise the offering error."""
     if symbol is None:
@@ -85,6 +89,11 @@ def price(params: dict, symbol: Symbol | None) -> Terms:
         raise DerivError("ContractBuyValidationError",
                          f"Minimum stake of 0.35 and maximum payout of 50000.00. "
                          f"Current stake is {ask:.2f}.")
+    if not payout <= MAX_PAYOUT:  # also an amount so large that the payout is no finite number
+        shown = Decimal(repr(amount)) * (Decimal(repr(PAYOUT_RATIO)) if basis == "stake" else 1)
+        raise DerivError("ContractBuyValidationError",
+                         f"Minimum stake of 0.35 and maximum payout of 50000.00. "
+                         f"Current payout is {shown:.2f}.")
     return Terms(contract_type, symbol.name, params["currency"], basis, amount, duration, unit,
                  ask, payout, symbol.display_name)
 

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..control.client import ControlClient
+from ..control.client import FakeControl
 
 
-class DerivControl:
-    def __init__(self, control: ControlClient) -> None:
-        self.control = control
-
-    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.control.post(f"/deriv{path}", {k: v for k, v in (body or {}).items()
-                                                    if v is not None})
-
-    def _get(self, path: str) -> Any:
-        return self.control.get(f"/deriv{path}")
+class DerivControl(FakeControl):
+    fake = "deriv"
 
     def reset(self, *, seed: int | None = None, start_epoch: int | None = None,
               tick_interval: float | None = None) -> dict:
@@ -43,12 +35,6 @@ class DerivControl:
 
     def set_tick_interval(self, seconds: float) -> dict:
         return self._post("/market/interval", {"seconds": seconds})
-
-    def connections(self) -> list[dict]:
-        return self._get("/connections")
-
-    def close_connection(self, conn: str, code: int = 1000, reason: str = "") -> None:
-        self._post(f"/connections/{conn}/close", {"code": code, "reason": reason})
 
     def stall(self, *, subscription: str | None = None, type: str | None = None,
               symbol: str | None = None, conn: str | None = None,

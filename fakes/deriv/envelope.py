@@ -74,7 +74,42 @@ class Incoming:
 
 
 def encode(message: dict) -> str:
-    return json.dumps(message, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    # strict JSON out: a NaN/Infinity would be a fake's bug, and no client could parse it
+    return json.dumps(message, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                      allow_nan=False)
+
+
+#: Cpanel::JSON::XS, the real server's decoder, refuses nesting past 512 (its max_depth)
+MAX_DEPTH = 512
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # the real decoder knows no NaN/Infinity
+
+
+_strict = json.JSONDecoder(parse_constant=_not_json)
+
+
+def _decodable(value: Any) -> bool:
+    """What the real decoder would also have accepted: nesting within MAX_DEPTH and no lone
+    UTF-16 surrogate in a string ("\ud800": "missing low surrogate character")."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                return False
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return True
 
 
 def _value_ok(value: Any) -> bool:
@@ -161,8 +196,11 @@ def bad_request() -> dict:
 def decode(frame: str | bytes) -> Incoming:
     """Decode one frame (text or binary: the real server parses both as JSON) and find its call."""
     try:
-        request = json.loads(frame)
+        text = frame.decode("utf-8") if isinstance(frame, (bytes, bytearray)) else frame
+        request = _strict.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError):
+        return Incoming("error", None, None, bad_request())
+    if not _decodable(request):
         return Incoming("error", None, None, bad_request())
     if not isinstance(request, dict):
         return Incoming("error", request, None, bad_request())

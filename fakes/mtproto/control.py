@@ -9,19 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..control.client import ControlClient
+from ..control.client import FakeControl
 
 
-class MTProtoControl:
-    def __init__(self, control: ControlClient) -> None:
-        self.control = control
-
-    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.control.post(f"/mtproto{path}", {k: v for k, v in (body or {}).items()
-                                                      if v is not None})
-
-    def _get(self, path: str) -> Any:
-        return self.control.get(f"/mtproto{path}")
+class MTProtoControl(FakeControl):
+    fake = "mtproto"
 
     def reset(self, *, policy: str | None = None, posts_per_channel: int | None = None) -> dict:
         """Fresh world and keys (open connections are closed)."""
@@ -43,18 +35,27 @@ class MTProtoControl:
         return self._post("/channels", {"title": title, "username": username, "about": about,
                                         "megagroup": megagroup})
 
-    def mint_session(self, *, user_id: int | None = None, username: str | None = None,
-                     bot: bool = False, path: str | None = None, first_name: str | None = None,
-                     new_username: str | None = None, phone: str | None = None) -> dict:
-        """An auth key the fake knows, signed in; returns {session, key_id, user, path?}.
+    def mint_session(self, *, format: str = "telethon", user_id: int | None = None,
+                     username: str | None = None, bot: bool = False, path: str | None = None,
+                     first_name: str | None = None, new_username: str | None = None,
+                     phone: str | None = None, api_id: int | None = None) -> dict:
+        """An auth key the fake knows, signed in; returns {format, session, key_id, user, path?}.
 
         Names an existing account (user_id / username) or creates one (a bot with bot=True).
-        `session` is a StringSession string; with `path` a .session file is written there too.
+        `format` is the client's: "telethon" (StringSession string; with `path` a .session file
+        is written too), "telethon-file", "gramjs" (GramJS StringSession), "pyrogram" (Kurigram
+        session string), "pyrogram-file" (Kurigram .session file); file formats need `path`,
+        and their `session` is the file's path.
         """
         return self._post("/sessions", {
-            "user_id": user_id, "username": username, "bot": bot or None, "path": path,
-            "first_name": first_name, "new_username": new_username, "phone": phone,
+            "format": format, "user_id": user_id, "username": username, "bot": bot or None,
+            "path": path, "first_name": first_name, "new_username": new_username, "phone": phone,
+            "api_id": api_id,
         })
+
+    def session_formats(self) -> dict:
+        """{formats: {name: description}, file_formats, layers}."""
+        return self._get("/sessions")
 
     def string_session(self, **kwargs: Any) -> str:
         return self.mint_session(**kwargs)["session"]
@@ -84,12 +85,6 @@ class MTProtoControl:
     def set_policy(self, policy: str) -> str:
         """"both" (Telegram: the key is invalidated) or "newer" (only the newer connection fails)."""
         return self._post("/policy", {"policy": policy})["policy"]
-
-    def connections(self) -> list[dict]:
-        return self._get("/connections")
-
-    def close_connection(self, conn: str) -> None:
-        self._post(f"/connections/{conn}/close")
 
     def rsa_public_key(self) -> dict:
         """{pem, fingerprint}: trust it in another process with telethon.crypto.rsa.add_key."""

@@ -81,13 +81,3 @@ def encrypt_client_message(auth_key: bytes, plaintext: bytes) -> bytes:
     msg_key = msg_key_for(auth_key, data, CLIENT_X)
     aes_key, aes_iv = _kdf(auth_key, msg_key, CLIENT_X)
     return struct.pack("<Q", auth_key_id(auth_key)) + msg_key + AES.encrypt_ige(data, aes_key, aes_iv)
-
-
-def decrypt_server_message(auth_key: bytes, packet: bytes) -> bytes:
-    """The client's side of decrypt_client_message, for raw-MTProto tests."""
-    msg_key = packet[8:24]
-    aes_key, aes_iv = _kdf(auth_key, msg_key, SERVER_X)
-    plaintext = AES.decrypt_ige(packet[24:], aes_key, aes_iv)
-    if msg_key_for(auth_key, plaintext, SERVER_X) != msg_key:
-        raise DecryptError("msg_key does not match the decrypted data")
-    return plaintext

@@ -8,6 +8,9 @@
 `mtproto` is the freshly reset fake (seeded world: users alice and bob_trader, the bot trending_bot,
 crypto channels crypto_signals / defi_daily / altcoin_radar with 40 posts each) and makes this
 process's Telethon trust the fake's RSA key, so a session without a key can sign in too.
+Sessions for each client: `mtproto_string_session` / `mtproto_session_file` (Telethon),
+`mtproto_gramjs_session`, `mtproto_pyrogram_session`, `mtproto_pyrogram_session_file`, or
+`mtproto.mint_session(format, ...)`.
 """
 
 from __future__ import annotations
@@ -20,11 +23,8 @@ import pytest
 from ..control.client import AsyncProxy, ControlClient
 from .control import MTProtoControl
 from .keyexchange import trust_test_key
-from .rpc import DC_ID
-
-# Any api_id/api_hash works with the fake; these are what the fixtures' clients send.
-API_ID = 12345
-API_HASH = "0123456789abcdef0123456789abcdef"
+from .methods import DC_ID
+from .minting import API_HASH, API_ID  # what the fixtures' clients send
 
 
 @dataclass
@@ -48,6 +48,18 @@ class MTProtoHandle:
 
     def session_file(self, path: str, **kwargs: Any) -> str:
         return self.control.session_file(str(path), **kwargs)
+
+    def mint_session(self, format: str = "telethon", **kwargs: Any) -> dict:
+        """A signed-in session in a client's format (see minting.FORMATS): "gramjs",
+        "pyrogram", "pyrogram-file" (with path=...), "telethon", "telethon-file"."""
+        return self.control.mint_session(format=format, **kwargs)
+
+    @property
+    def preload_env(self) -> dict[str, str]:
+        """What the GramJS and Pyrogram preloads read to find the fake (see preload/)."""
+        from .preload import preload_environment
+
+        return preload_environment(self.host, self.port)
 
     def client(self, session: Any = None, **kwargs: Any):
         """A TelegramClient for the fake. `session`: a minted StringSession string, a .session
@@ -84,3 +96,23 @@ def mtproto_string_session(mtproto: MTProtoHandle) -> str:
 def mtproto_session_file(mtproto: MTProtoHandle, tmp_path) -> str:
     """The path of a Telethon .session file for a new signed-in user of the fake."""
     return mtproto.session_file(str(tmp_path / "fake.session"))
+
+
+@pytest.fixture
+def mtproto_gramjs_session(mtproto: MTProtoHandle) -> str:
+    """A GramJS StringSession string for a new signed-in user (run GramJS with the preload:
+    `mtproto.preload_env` plus NODE_OPTIONS, see preload.gramjs_environment)."""
+    return mtproto.mint_session("gramjs")["session"]
+
+
+@pytest.fixture
+def mtproto_pyrogram_session(mtproto: MTProtoHandle) -> str:
+    """A Pyrogram/Kurigram session string for a new signed-in user (it holds no address: run the
+    client with the Pyrogram preload, see preload.pyrogram_environment)."""
+    return mtproto.mint_session("pyrogram")["session"]
+
+
+@pytest.fixture
+def mtproto_pyrogram_session_file(mtproto: MTProtoHandle, tmp_path) -> str:
+    """The path of a Pyrogram/Kurigram .session file for a new signed-in user (names the fake)."""
+    return mtproto.mint_session("pyrogram-file", path=str(tmp_path / "fake.session"))["session"]

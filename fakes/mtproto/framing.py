@@ -15,14 +15,33 @@ The server answers in the same transport. A transport error (-404 for an unknown
 from __future__ import annotations
 
 import struct
+import zlib
 from zlib import crc32
 
-ABRIDGED_TAG = b"\xef"
 INTERMEDIATE_TAG = b"\xee\xee\xee\xee"
 PADDED_TAG = b"\xdd\xdd\xdd\xdd"
 
 # Telegram's own limit for one packet is about 1 MiB (the container maximum plus headers).
 MAX_PACKET = 1 << 20
+# Telegram documents no limit for gzip_packed; the fake's: one gzip_packed inflates to at most a
+# packet's size (what the client could have sent unpacked), and all of one packet's together to
+# at most MAX_INFLATED_PER_PACKET. Past either, the message does not parse.
+MAX_INFLATED = MAX_PACKET
+MAX_INFLATED_PER_PACKET = 4 * MAX_PACKET
+
+
+def inflate(packed: bytes, limit: int = MAX_INFLATED) -> bytes:
+    """gzip_packed's data inflated, refusing (ValueError) to produce more than `limit` bytes."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing, as clients send it
+    try:
+        data = inflater.decompress(packed, max(0, limit) + 1)
+    except zlib.error as exc:
+        raise ValueError(f"gzip_packed does not decompress: {exc}") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise ValueError(f"gzip_packed inflates past {limit} bytes")
+    if not inflater.eof:
+        raise ValueError("gzip_packed does not decompress: truncated data")
+    return data
 
 # First bytes of HTTP requests: the HTTP transport is not served, say so instead of misparsing.
 _HTTP_STARTS = (b"GET ", b"POST", b"HEAD", b"OPTI", b"PUT ")

@@ -17,11 +17,12 @@ Sans-I/O: `KeyExchange.handle(request_obj)` returns the TL object to send back o
 from __future__ import annotations
 
 import os
-import secrets
+import random
 import time
 from functools import lru_cache
-from hashlib import sha1
+from hashlib import sha1, sha256
 from importlib import resources
+from typing import Callable
 
 import rsa
 from telethon import helpers
@@ -101,13 +102,57 @@ def _signed(value: bytes) -> int:
     return int.from_bytes(value, "little", signed=True)
 
 
+_INNER_DATA = (types.PQInnerData, types.PQInnerDataDc, types.PQInnerDataTemp, types.PQInnerDataTempDc)
+
+
+def _read_inner(data: bytes) -> tuple[object, int]:
+    with BinaryReader(data) as reader:
+        try:
+            inner = reader.tgread_object()
+        except Exception as exc:  # any parse failure is a bad handshake, not a server bug
+            raise KeyExchangeError(f"p_q_inner_data does not parse: {exc}") from None
+        used = reader.tell_position()
+    if not isinstance(inner, _INNER_DATA):
+        raise KeyExchangeError(f"expected p_q_inner_data, got {type(inner).__name__}")
+    return inner, used
+
+
+def _p_q_inner_data(block: bytes) -> object:
+    """p_q_inner_data from the RSA-decrypted 256 bytes, in either scheme clients use:
+    - the old one (Telethon 1.45, Pyrogram): 0 | sha1(data) | data | random padding;
+    - RSA_PAD (https://core.telegram.org/mtproto/auth_key, 4.1; GramJS 2.26):
+      temp_key_xor(32) | AES256_IGE(reverse(data_with_padding) | sha256(temp_key |
+      data_with_padding), temp_key, iv 0), with temp_key = temp_key_xor XOR sha256(aes part).
+    Each scheme's hash decides which one it is."""
+    plain = block[1:]
+    if block[0] == 0 and plain[20:24] in _INNER_IDS:
+        inner, used = _read_inner(plain[20:])
+        if sha1(plain[20:20 + used]).digest() == plain[:20]:
+            return inner
+    aes_part = block[32:]
+    temp_key = bytes(a ^ b for a, b in zip(block[:32], sha256(aes_part).digest()))
+    data_with_hash = AES.decrypt_ige(aes_part, temp_key, bytes(32))
+    data_with_padding = data_with_hash[:192][::-1]
+    if sha256(temp_key + data_with_padding).digest() != data_with_hash[192:]:
+        raise KeyExchangeError("encrypted_data is neither sha1-prefixed nor RSA_PAD (hash mismatch)")
+    inner, _used = _read_inner(data_with_padding)
+    return inner
+
+
+_INNER_IDS = {cls.CONSTRUCTOR_ID.to_bytes(4, "little") for cls in _INNER_DATA}
+
+
 class KeyExchange:
     """One connection's unauthenticated handshake, answered step by step."""
 
-    def __init__(self, private_key: rsa.PrivateKey | None = None, pq_index: int | None = None) -> None:
+    def __init__(self, private_key: rsa.PrivateKey | None = None, pq_index: int | None = None,
+                 *, clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
         self._key = private_key or test_private_key()
         self._fingerprint = _compute_fingerprint(rsa.PublicKey(self._key.n, self._key.e))
-        pair = _PQ_PAIRS[secrets.randbelow(len(_PQ_PAIRS)) if pq_index is None else pq_index]
+        self._clock = clock  # the core's clock: server_time in server_DH_inner_data
+        if pq_index is None:  # which pq to factor: the core's seeded generator picks it
+            pq_index = (rng or random.Random(0)).randrange(len(_PQ_PAIRS))
+        pair = _PQ_PAIRS[pq_index]
         self._p, self._q = pair
         self._nonce: int | None = None
         self._server_nonce: int | None = None
@@ -154,19 +199,7 @@ class KeyExchange:
         value = int.from_bytes(request.encrypted_data, "big")
         if value >= self._key.n:
             raise KeyExchangeError("encrypted_data is not below the RSA modulus")
-        plain = _rsa_decrypt(self._key, value).to_bytes(256, "big")[1:]  # the 255-byte block
-        digest, data = plain[:20], plain[20:]
-        with BinaryReader(data) as reader:
-            try:
-                inner = reader.tgread_object()
-            except Exception as exc:  # any parse failure is a bad handshake, not a server bug
-                raise KeyExchangeError(f"p_q_inner_data does not parse: {exc}") from None
-            used = reader.tell_position()
-        if not isinstance(inner, (types.PQInnerData, types.PQInnerDataDc, types.PQInnerDataTemp,
-                                  types.PQInnerDataTempDc)):
-            raise KeyExchangeError(f"expected p_q_inner_data, got {type(inner).__name__}")
-        if sha1(data[:used]).digest() != digest:
-            raise KeyExchangeError("SHA1 of p_q_inner_data does not match")
+        inner = _p_q_inner_data(_rsa_decrypt(self._key, value).to_bytes(256, "big"))
         if inner.nonce != self._nonce or inner.server_nonce != self._server_nonce:
             raise KeyExchangeError("nonces inside p_q_inner_data do not match")
         self._new_nonce = inner.new_nonce
@@ -180,7 +213,7 @@ class KeyExchange:
         answer = bytes(types.ServerDHInnerData(
             nonce=self._nonce, server_nonce=self._server_nonce, g=DH_G,
             dh_prime=get_byte_array(DH_PRIME), g_a=get_byte_array(self._g_a),
-            server_time=int(time.time()),
+            server_time=int(self._clock()),
         ))
         with_hash = sha1(answer).digest() + answer
         with_hash += os.urandom(-len(with_hash) % 16)
@@ -197,6 +230,9 @@ class KeyExchange:
             raise KeyExchangeError("encrypted_data is not whole AES blocks")
         plain = AES.decrypt_ige(request.encrypted_data, self._tmp_key, self._tmp_iv)
         digest, data = plain[:20], plain[20:]
+        if data[:4] != types.ClientDHInnerData.CONSTRUCTOR_ID.to_bytes(4, "little"):
+            # checked before parsing: Telethon's reader would inflate a gzip_packed without bound
+            raise KeyExchangeError("expected client_DH_inner_data")
         with BinaryReader(data) as reader:
             try:
                 inner = reader.tgread_object()

@@ -3,7 +3,8 @@
 Sans-I/O helpers the connection protocol (core.py) is built from:
 - parsing a decrypted plaintext: salt | session_id | msg_id | seqno | length | body;
 - checking the client's msg_id (multiple of 4, within 300 s back / 30 s ahead of server time);
-- unwrapping msg_container and gzip_packed into single messages;
+- splitting msg_container and gzip_packed into single messages (as bytes: their bodies are read
+  in the connection's layer, see connection.py);
 - the server's own msg_ids (time based, odd: x1 for answers, x3 for unsolicited messages) and
   seqnos (2n+1 for content-related messages, 2n for service ones);
 - packing answers: rpc_result#f35c6d01 req_msg_id:long result:Object has no serializer in
@@ -13,7 +14,6 @@ Sans-I/O helpers the connection protocol (core.py) is built from:
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -21,8 +21,10 @@ from typing import Any
 
 from telethon.extensions import BinaryReader
 from telethon.tl import TLObject
-from telethon.tl.core import GzipPacked, MessageContainer
+from telethon.tl.core import GzipPacked
 from telethon.tl.types import RpcError
+
+from .framing import MAX_INFLATED, MAX_INFLATED_PER_PACKET, inflate
 
 RPC_RESULT_ID = 0xF35C6D01
 VECTOR_ID = 0x1CB5C415
@@ -37,8 +39,10 @@ BAD_MSG_ID_TOO_LOW = 16
 BAD_MSG_ID_TOO_HIGH = 17
 BAD_MSG_ID_NOT_MULTIPLE_OF_4 = 18
 BAD_MSG_DUPLICATE_ID = 19
-BAD_SEQNO_EVEN_FOR_CONTENT = 34
-BAD_SEQNO_ODD_FOR_SERVICE = 35
+# 34: "an even msg_seqno expected (irrelevant message), but odd received";
+# 35: "odd msg_seqno expected (relevant message), but even received"
+BAD_SEQNO_ODD_FOR_SERVICE = 34
+BAD_SEQNO_EVEN_FOR_CONTENT = 35
 BAD_SERVER_SALT = 48
 BAD_CONTAINER = 64
 
@@ -71,16 +75,6 @@ def tl_name(obj: object) -> str:
 
 
 @dataclass
-class Message:
-    """One message of the session layer, after any container/gzip unwrapping."""
-
-    msg_id: int
-    seqno: int
-    obj: Any  # a Telethon TLObject / TLRequest
-    container_id: int | None = None
-
-
-@dataclass
 class Plaintext:
     salt: int
     session_id: int
@@ -100,22 +94,75 @@ def read_object(body: bytes) -> Any:
         return reader.tgread_object()
 
 
-def unwrap(msg_id: int, seqno: int, obj: Any, container_id: int | None = None) -> list[Message]:
-    """Flatten msg_container and gzip_packed into the messages they carry (one level of each)."""
-    if isinstance(obj, MessageContainer):
+MSG_CONTAINER_ID = 0x73F1F8DC
+GZIP_PACKED_ID = 0x3072CFA1
+
+
+@dataclass
+class RawMessage:
+    """One message of the session layer as bytes, after container/gzip unwrapping: its body is
+    decoded later, in the layer of the connection (an API call) or as a service message."""
+
+    msg_id: int
+    seqno: int
+    body: bytes
+    container_id: int | None = None
+
+    @property
+    def constructor_id(self) -> int:
+        return struct.unpack_from("<I", self.body)[0]
+
+    @property
+    def content_related(self) -> bool:
+        return self.constructor_id not in _SERVICE_IDS
+
+
+def _tl_bytes_at(data: bytes, pos: int) -> tuple[bytes, int]:
+    first = data[pos]
+    if first == 254:
+        size, start = int.from_bytes(data[pos + 1:pos + 4], "little"), pos + 4
+        end = start + size + (-size % 4)
+    else:
+        size, start = first, pos + 1
+        end = start + size + (-(size + 1) % 4)
+    if end > len(data):
+        raise ValueError("gzip_packed data is truncated")
+    return data[start:start + size], end
+
+
+def split_messages(msg_id: int, seqno: int, body: bytes,
+                   container_id: int | None = None, budget: list[int] | None = None) -> list[RawMessage]:
+    """Flatten msg_container and gzip_packed (one level of each) into the messages they carry.
+    Raises ValueError for a container that does not add up (the caller answers BAD_CONTAINER)."""
+    if len(body) < 4:
+        raise ValueError(f"a message body of {len(body)} bytes")
+    (ctor,) = struct.unpack_from("<I", body)
+    if ctor == MSG_CONTAINER_ID:
         if container_id is not None:
             raise ValueError("a container inside a container")
-        out: list[Message] = []
-        for inner in obj.messages:
-            out.extend(unwrap(inner.msg_id, inner.seq_no, inner.obj, container_id=msg_id))
+        if len(body) < 8:
+            raise ValueError("msg_container without a count")
+        (count,) = struct.unpack_from("<i", body, 4)
+        pos, out = 8, []
+        for _ in range(count):
+            if pos + 16 > len(body):
+                raise ValueError(f"msg_container declares {count} messages, holds {len(out)}")
+            inner_id, inner_seqno, size = struct.unpack_from("<qii", body, pos)
+            pos += 16
+            if size < 4 or size % 4 or pos + size > len(body):
+                raise ValueError(f"a contained message of {size} bytes does not fit the container")
+            out.extend(split_messages(inner_id, inner_seqno, body[pos:pos + size], container_id=msg_id,
+                                      budget=budget))
+            pos += size
         return out
-    if isinstance(obj, GzipPacked):
-        return unwrap(msg_id, seqno, read_object(obj.data), container_id)
-    return [Message(msg_id, seqno, obj, container_id)]
-
-
-def is_content_related(obj: Any) -> bool:
-    return getattr(obj, "CONSTRUCTOR_ID", None) not in _SERVICE_IDS
+    if ctor == GZIP_PACKED_ID:
+        packed, _end = _tl_bytes_at(body, 4)
+        # bounded (framing.inflate): one gzip_packed, and all of a packet's together
+        budget = [MAX_INFLATED_PER_PACKET] if budget is None else budget
+        data = inflate(packed, min(MAX_INFLATED, budget[0]))
+        budget[0] -= len(data)
+        return split_messages(msg_id, seqno, data, container_id, budget)
+    return [RawMessage(msg_id, seqno, body, container_id)]
 
 
 def check_msg_id(msg_id: int, now: float) -> int | None:

@@ -13,11 +13,11 @@ posts when it is an admin); no groups (basic chats), media, edits or deletions.
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
 
+TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 FIRST_USER_ID = 7_000_000_001
 FIRST_CHANNEL_ID = 2_000_000_001
 LOGIN_CODE = "12345"  # the code auth.signIn accepts for every phone number
@@ -118,6 +118,7 @@ class World:
         self.seed = seed
         self.clock = clock
         self.rng = random.Random(seed)
+        self._tokens = random.Random(f"{seed}:bot-tokens")  # apart, so tokens move no other draw
         self.accounts: dict[int, Account] = {}
         self.channels: dict[int, ChannelRecord] = {}
         self._next_user_id = FIRST_USER_ID
@@ -152,8 +153,12 @@ class World:
             raise WorldError(400, "BOT_USERNAME_INVALID")  # Telegram requires the bot suffix
         account = self.create_user(first_name, username)
         account.bot = True
-        account.bot_token = f"{account.id}:{secrets.token_urlsafe(26)[:35]}"
+        account.bot_token = f"{account.id}:{self._token_secret()}"
         return account
+
+    def _token_secret(self) -> str:
+        """35 token characters from the world's seeded generator, so runs repeat."""
+        return "".join(self._tokens.choice(TOKEN_CHARS) for _ in range(35))
 
     def create_channel(self, title: str, username: str | None = None, about: str = "",
                        megagroup: bool = False) -> ChannelRecord:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from typing import Any, AsyncIterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from ..backoff import Backoff, retrying
 from .router import ConnectionLost, DerivError, RequestTimeout, Router, Stream, raise_for_error, with_req_id
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class DerivConnection:
         rate_limit_retries: int = 3,
         backoff_first: float = 0.5,
         backoff_cap: float = 30.0,
+        rate_limit_backoff_first: float = 1.0,
     ):
         self.url = deriv_url(url, app_id)
         self._token = token
@@ -91,7 +92,10 @@ class DerivConnection:
         self.connect_timeout = connect_timeout
         self.keepalive_interval = keepalive_interval
         self.rate_limit_retries = rate_limit_retries
-        self._backoff = (backoff_first, backoff_cap)
+        self._reconnect_backoff = (backoff_first, backoff_cap)
+        # A RateLimit answer means too many calls in the server's window: start slower than a
+        # reconnect does.
+        self._rate_limit_backoff = (rate_limit_backoff_first, backoff_cap)
         self.router = Router()
         self._ws: ClientConnection | None = None
         self._ready = asyncio.Event()
@@ -113,18 +117,12 @@ class DerivConnection:
     async def request(self, payload: dict[str, Any], timeout: float | None = None) -> dict:
         """Send one call and return its reply; raises DerivError, RequestTimeout, ConnectionLost."""
         timeout = self.request_timeout if timeout is None else timeout
-        attempt = 0
-        while True:
-            reply = await self._call(payload, timeout)
-            try:
-                return raise_for_error(reply)
-            except DerivError as exc:
-                if exc.code != "RateLimit" or attempt >= self.rate_limit_retries:
-                    raise
-                attempt += 1
-                delay = _jitter(min(self._backoff[1], 1.0 * 2 ** (attempt - 1)))
-                log.warning("deriv %s: %s; retrying in %.1f s", _call_name(payload), exc.message, delay)
-                await asyncio.sleep(delay)
+        first, cap = self._rate_limit_backoff
+        retry = retrying(
+            f"deriv {_call_name(payload)}", _is_rate_limit,
+            attempts=self.rate_limit_retries + 1, first=first, cap=cap, log=log,
+        )
+        return await retry(self._checked_call, payload, timeout)
 
     async def subscribe(self, payload: dict[str, Any], timeout: float | None = None) -> Subscription:
         """Start a stream (`payload` gets `subscribe: 1`); resubscribed after every reconnect."""
@@ -146,6 +144,9 @@ class DerivConnection:
             stream.put(_CLOSED)
 
     # -- internals ---------------------------------------------------------------------------
+    async def _checked_call(self, payload: dict, timeout: float) -> dict:
+        return raise_for_error(await self._call(payload, timeout))
+
     async def _call(self, payload: dict, timeout: float, stream: Stream | None = None, *, ready: bool = True) -> dict:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -170,13 +171,13 @@ class DerivConnection:
             self.router.forget_request(req_id)
 
     async def _supervise(self) -> None:
-        failures = 0
+        backoff = Backoff(*self._reconnect_backoff)
         while not self._closed:
             try:
                 async with connect(
                     self.url, open_timeout=self.connect_timeout, max_size=2**22, close_timeout=2
                 ) as ws:
-                    failures = 0
+                    backoff.reset()
                     await self._serve(ws)
             except asyncio.CancelledError:
                 raise
@@ -187,8 +188,7 @@ class DerivConnection:
             finally:
                 self._ready.clear()
                 self._ws = None
-            failures += 1
-            delay = _jitter(min(self._backoff[1], self._backoff[0] * 2 ** (failures - 1)))
+            delay = backoff.next()
             log.info("deriv: reconnecting in %.1f s", delay)
             await asyncio.sleep(delay)
 
@@ -283,5 +283,5 @@ def _call_name(payload: dict) -> str:
     return next(iter(payload), "?")
 
 
-def _jitter(delay: float) -> float:
-    return random.uniform(delay / 2, delay)
+def _is_rate_limit(exc: BaseException) -> bool:
+    return isinstance(exc, DerivError) and exc.code == "RateLimit"

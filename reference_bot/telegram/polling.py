@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import OrderedDict
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from ..backoff import Backoff, sleep_unless
 from .client import BotApiClient, Conflict, NetworkError, RetryAfter, ServerError, TelegramError, Unauthorized
 from .offsets import OFFSET_FILE_NAME, OffsetLedger
 
@@ -74,7 +74,7 @@ class PollingFront:
 
     async def run(self) -> None:
         await self._delete_webhook()
-        backoff = _Backoff()
+        backoff = Backoff()
         while not self._stop.is_set():
             try:
                 updates = await self._poll()
@@ -110,7 +110,7 @@ class PollingFront:
         # one with a 409 while delaying the exit by 3 s.
 
     async def _delete_webhook(self) -> None:
-        backoff = _Backoff()
+        backoff = Backoff()
         while not self._stop.is_set():
             try:
                 await self.client.delete_webhook(drop_pending_updates=False)
@@ -176,26 +176,9 @@ class PollingFront:
         return failed
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
+        await sleep_unless(self._stop, seconds)
 
 
 class _Stopped(Exception):
     pass
 
-
-class _Backoff:
-    """Exponential backoff with full jitter, 0.5 s doubling to 30 s."""
-
-    def __init__(self, first: float = 0.5, cap: float = 30.0):
-        self.first, self.cap, self._n = first, cap, 0
-
-    def next(self) -> float:
-        delay = min(self.cap, self.first * (2**self._n))
-        self._n += 1
-        return random.uniform(delay / 2, delay)
-
-    def reset(self) -> None:
-        self._n = 0

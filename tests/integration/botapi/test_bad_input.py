@@ -110,6 +110,7 @@ def test_garbage_paths(botapi, path, status, description):
     still_serving(botapi, token)
 
 
+@pytest.mark.botfakes_expect("unsupported")  # calls what the fake does not serve, on purpose
 def test_unknown_method_and_any_case(botapi):
     token = botapi.new_bot()
     assert send(botapi.api_url(token, "getMeNot")) == (404, {"ok": False, "error_code": 404,

@@ -98,6 +98,7 @@ BAD_REQUEST = {"echo_req": {}, "error": {
     "msg_type": "error"}
 
 
+@pytest.mark.botfakes_expect("unsupported")  # calls what the fake does not serve, on purpose
 async def test_bad_frames_get_real_error_shapes_and_the_connection_keeps_serving(deriv):
     async with websockets.connect(deriv.endpoint) as ws:
         for frame in ("this is not json", "[1,2,3]", '"ping"', b"\x00\x01\xff"):

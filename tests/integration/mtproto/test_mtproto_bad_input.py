@@ -129,7 +129,9 @@ async def test_abridged_and_intermediate_transports_serve_telethon(mtproto):
             assert len([m async for m in client.iter_messages("defi_daily", limit=150)]) == 40
         finally:
             await client.disconnect()
-    modes = {e["data"].get("transport") for e in await mtproto.plane.aio.journal(fake="mtproto", kind="disconnect")}
+    # the server journals a disconnect when it reads the client's EOF, after disconnect() returns
+    closed = await mtproto.plane.aio.wait(fake="mtproto", kind="disconnect", count=2, timeout=10)
+    modes = {e["data"].get("transport") for e in closed}
     assert {"abridged", "intermediate"} <= modes
 
 

@@ -120,6 +120,7 @@ async def test_channel_calls(mtproto, mtproto_string_session):
         await client.disconnect()
 
 
+@pytest.mark.botfakes_expect("unsupported")  # calls what the fake does not serve, on purpose
 async def test_flood_wait_fault_and_unsupported_method(mtproto, mtproto_string_session):
     await mtproto.plane.aio.add_fault(
         fake="mtproto", method="messages.sendMessage", action="error", times=1,

@@ -7,13 +7,7 @@ on the fakes' journal (long-poll waits) for what the bot did, each wait bounded 
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import socket
-import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,8 +16,12 @@ from typing import Any
 import pytest
 
 from botfakes.fakes import registry
+from botfakes.testing import BotProcess, Contract, ReadyLine, bot_environment, default_variables, free_port
 
 READY_TIMEOUT = 20.0
+READY_LINE = ReadyLine(r"^BOT READY (\{.*\})$")
+# Where the bot's Deriv connection points unless a test gives it the Deriv fake: nothing listens.
+NO_DERIV = "ws://127.0.0.1:9/websockets/v3"
 
 
 def get_json(url: str, timeout: float = 30.0) -> tuple[int, dict]:
@@ -35,104 +33,44 @@ def get_json(url: str, timeout: float = 30.0) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def free_port() -> int:
-    # Only for webhook mode, where WEBHOOK_URL must name the port before the bot binds it.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class ReferenceBot(BotProcess):
+    """`python -m botfakes.reference_bot` and what its `BOT READY {...}` line said."""
 
-
-class BotProcess:
-    def __init__(self, env: dict[str, str], log_path: Path):
-        self.env = env
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "botfakes.reference_bot"],
-            env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
-        )
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+    def __init__(self, env: dict[str, str], log_path: Path, label: str = "A"):
+        super().__init__(label, [sys.executable, "-m", "botfakes.reference_bot"], env,
+                         cwd=Path.cwd(), log_path=log_path)
         self.ready: dict[str, Any] | None = None
 
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
-        while True:
-            try:
-                line = self._lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"bot not ready within {timeout} s; log:\n{self.log()}") from None
-            if line is None:
-                raise AssertionError(f"bot exited ({self.proc.wait()}) before ready; log:\n{self.log()}")
-            if line.startswith("BOT READY "):
-                self.ready = json.loads(line[len("BOT READY "):])
-                return self.ready
+    def wait_serving(self, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
+        self.ready = json.loads(self.wait_ready(READY_LINE, timeout).group(1))
+        return self.ready
 
     @property
     def url(self) -> str:
         assert self.ready is not None
         return f"http://127.0.0.1:{self.ready['port']}"
 
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self, timeout: float = 15.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"bot ignored SIGTERM; log:\n{self.log()}") from None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
 
 @pytest.fixture
-def bot_env(botapi, tmp_path, request) -> dict[str, str]:
-    """The harness's variables for one bot registered on the fake Bot API."""
-    token = botapi.new_bot(username="trader_ref_bot")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DERIV_", "WEBHOOK_", "TELETHON_"))}
-    env.update({
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_API_BASE_URL": botapi.url,
-        "DATA_DIR": str(tmp_path / "data"),
-        "HOST": "127.0.0.1",
-        "PORT": "0",
-        "USE_WEBHOOK": "false",
-        # Nothing listens here unless a test points it at the Deriv fake.
-        "DERIV_WS_URL": "ws://127.0.0.1:9/websockets/v3",
-        "DERIV_APP_ID": "1089",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+def bot_env(botapi, tmp_path) -> dict[str, str]:
+    """The contract's variables for one bot registered on the fake Bot API, polling on any port."""
+    contract = Contract(bot_token=botapi.new_bot(username="trader_ref_bot"), api_root=botapi.url,
+                        data_dir=str(tmp_path / "data"))
+    return bot_environment(contract, {"HOST": "127.0.0.1", "PORT": "0", "USE_WEBHOOK": "false",
+                                      "DERIV_WS_URL": NO_DERIV, "DERIV_APP_ID": "1089", "LOG_LEVEL": "INFO"})
 
 
 @pytest.fixture
 def run_bot(tmp_path):
     """`run_bot(env)` starts a bot and waits until it serves; every bot is stopped after the test."""
-    bots: list[BotProcess] = []
+    bots: list[ReferenceBot] = []
 
-    def start(env: dict[str, str], wait: bool = True) -> BotProcess:
-        bot = BotProcess(env, tmp_path / f"bot{len(bots)}.log")
+    def start(env: dict[str, str], wait: bool = True) -> ReferenceBot:
+        bot = ReferenceBot(env, tmp_path / f"bot{len(bots)}.log", label="ABCDEFGH"[len(bots) % 8])
         bots.append(bot)
+        bot.start()
         if wait:
-            bot.wait_ready()
+            bot.wait_serving()
         return bot
 
     yield start
@@ -141,9 +79,9 @@ def run_bot(tmp_path):
 
 
 def webhook_env(env: dict[str, str], secret: str = "test_secret-1") -> dict[str, str]:
-    port = free_port()
-    return {**env, "USE_WEBHOOK": "true", "PORT": str(port), "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_PATH": "/tg/webhook", "WEBHOOK_SECRET": secret}
+    """`env` in webhook mode; the port is picked first because WEBHOOK_URL names it."""
+    webhook = Contract(port=free_port(), webhook=True, webhook_path="/tg/webhook", webhook_secret=secret)
+    return {**env, **default_variables(webhook)}
 
 
 def have_fake(name: str) -> bool:

@@ -37,14 +37,15 @@ def texts(botapi, token: str, chat: int) -> list[str]:
 
 
 def wait_for_text(botapi, token: str, chat: int, prefix: str, timeout: float = 15.0) -> str:
-    """Until the chat has a message starting with `prefix`: journal waits, no sleeping."""
+    """Until the chat has a message starting with `prefix`: a journal wait per reply to that chat
+    (the text is not known in full, so it cannot be the wait's filter)."""
     since = 0
     for _ in range(200):
         for text in texts(botapi, token, chat):
             if text.startswith(prefix):
                 return text
         since = botapi.control.wait(count=1, timeout=timeout, fake="botapi", kind="response",
-                                    method="sendMessage", since=since)[-1]["seq"]
+                                    method="sendMessage", params={"chat_id": chat}, since=since)[-1]["seq"]
     raise AssertionError(f"no {prefix!r} in chat {chat}: {texts(botapi, token, chat)}")
 
 
@@ -109,18 +110,21 @@ def test_replies_answered_out_of_order_reach_the_right_chat(botapi, deriv, deriv
     assert len(deriv.plane.journal(fake="deriv", kind="connect", limit=None)) == 1
 
 
-def drop_the_bots_connection(deriv) -> None:
-    """The server closes the bot's one Deriv connection, as a deploy on Deriv's side would."""
+def drop_after_reply(botapi, deriv, deriv_env, run_bot, command: str, user: int, prefix: str) -> tuple[str, int]:
+    """Start the bot, have one chat's `command` answered (a reply starting with `prefix`), then
+    close the bot's one Deriv connection from the server side, as a deploy on Deriv's side
+    would. Returns (token, chat)."""
+    token = deriv_env["TELEGRAM_BOT_TOKEN"]
+    run_bot(deriv_env)
+    chat = chat_of(botapi.send_message(token, command, user={"id": user}))
+    wait_for_text(botapi, token, chat, prefix)
     (conn,) = deriv.control.connections()
     deriv.control.close_connection(conn["conn"], code=1011, reason="going away")
+    return token, chat
 
 
 def test_reconnect_after_the_server_drops_the_connection(botapi, deriv, deriv_env, run_bot):
-    token = deriv_env["TELEGRAM_BOT_TOKEN"]
-    run_bot(deriv_env)
-    first = chat_of(botapi.send_message(token, "/balance", user={"id": 4301}))
-    wait_for_text(botapi, token, first, "Balance:")
-    drop_the_bots_connection(deriv)
+    token, _ = drop_after_reply(botapi, deriv, deriv_env, run_bot, "/balance", 4301, "Balance:")
     deriv.plane.wait(count=2, timeout=15, fake="deriv", kind="request", method="authorize")  # re-authorized
     second = chat_of(botapi.send_message(token, "/balance", user={"id": 4302}))
     assert wait_for_text(botapi, token, second, "Balance:").startswith("Balance: 10000")
@@ -147,22 +151,11 @@ def test_naive_recv_lock_without_routing_crosses_replies(botapi, deriv, deriv_en
 
 def test_watch_survives_a_dropped_connection(botapi, deriv, deriv_env, run_bot):
     """Reconnect re-authorizes and resubscribes: the chat keeps getting ticks."""
-    token = deriv_env["TELEGRAM_BOT_TOKEN"]
-    run_bot(deriv_env)
-    chat = chat_of(botapi.send_message(token, "/watch R_75", user={"id": 4401}))
-    wait_for_text(botapi, token, chat, "Watching R_75")
-    drop_the_bots_connection(deriv)
+    token, chat = drop_after_reply(botapi, deriv, deriv_env, run_bot, "/watch R_75", 4401, "Watching R_75")
     deriv.plane.wait(count=2, timeout=15, fake="deriv", kind="response", method="ticks", ok=True)
     requests = [e["method"] for e in deriv.plane.journal(fake="deriv", kind="request", limit=None)]
     second_auth = [i for i, m in enumerate(requests) if m == "authorize"][1]
     assert "ticks" in requests[second_auth + 1:]  # re-authorized, then resubscribed
     deriv.step(3)
     latest = quotes(deriv)["R_75"]
-    since = 0
-    for _ in range(50):  # until the new quote reaches the chat
-        if any(t.startswith(f"R_75: {latest}") for t in texts(botapi, token, chat)):
-            break
-        since = botapi.control.wait(count=1, timeout=15, fake="botapi", kind="response", method="sendMessage",
-                                    since=since)[-1]["seq"]
-    else:
-        raise AssertionError(texts(botapi, token, chat))
+    wait_for_text(botapi, token, chat, f"R_75: {latest}")  # the new quote reaches the chat

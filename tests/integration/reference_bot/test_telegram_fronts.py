@@ -83,9 +83,30 @@ def test_polling_answers_commands_in_private_chats_and_groups(botapi, bot_env, r
     first_delete = requests_of(botapi, "deleteWebhook", bot_id(token))[0]["seq"]
     first_poll = requests_of(botapi, "getUpdates", bot_id(token))[0]["seq"]
     assert first_delete < first_poll
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
     assert texts(botapi, token, chats["other bot"]) == []
     assert botapi.control.journal(fake="botapi", kind="response", code=409) == []
+
+
+def test_getme_failing_at_start_is_retried_with_backoff(botapi, bot_env, run_bot):
+    """getMe answers 500 twice: the bot retries (backoff.retrying), learns its username, and so
+    answers /cmd@its_name in a group and ignores /cmd@other_bot."""
+    token = bot_env["TELEGRAM_BOT_TOKEN"]
+    botapi.control.add_fault(fake="botapi", method="getMe", action="error", times=2,
+                             error={"error_code": 500, "description": "Internal Server Error"})
+    run_bot(bot_env)
+    chats = send_commands(botapi, token)
+    check_command_replies(botapi, token, chats)
+    outcomes = [e["outcome"] for e in botapi.control.journal(fake="botapi", kind="response", method="getMe")]
+    assert [o.get("code") for o in outcomes] == [500, 500, None] and outcomes[-1]["ok"], outcomes
+
+
+def test_a_token_the_bot_api_refuses_stops_the_bot_with_exit_4(botapi, bot_env, run_bot):
+    """401 is not retried: no backoff can fix a wrong token."""
+    bot = run_bot({**bot_env, "TELEGRAM_BOT_TOKEN": "123456789:AAunknownTokenOfNoBotAtAll_000000000"}, wait=False)
+    assert bot.wait(20) == 4, bot.output()
+    assert "the Bot API refused this token" in bot.output()
+    assert len(botapi.control.journal(fake="botapi", kind="response", method="getMe")) == 1
 
 
 def test_429_retry_after_is_honoured(botapi, bot_env, run_bot):
@@ -124,7 +145,7 @@ def test_webhook_mode_answers_commands_and_never_polls(botapi, bot_env, run_bot)
     check_command_replies(botapi, token, chats)
     status, health = get_json(bot.url + "/health")
     assert status == 200 and health["mode"] == "webhook"
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
     assert requests_of(botapi, "getUpdates", bot_id(token)) == []  # seed 004: no polling at all
     assert botapi.control.journal(fake="botapi", kind="response", code=409) == []
 
@@ -143,7 +164,7 @@ def test_webhook_rejects_forged_updates_without_handling_them(botapi, bot_env, r
     # A real update through the fake still works, so the forged one would have been answered.
     chat = chat_of(botapi.send_message(token, "/help", user={"id": 701}))
     botapi.wait_sent(token, count=1)
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
     assert set(botapi.sent(token)) == {chat}  # nothing was sent to the forged chat 777
 
 
@@ -180,11 +201,11 @@ def test_webhook_setup_failure_falls_back_to_polling(botapi, bot_env, run_bot):
 def test_second_instance_exits_non_zero_naming_the_first(botapi, bot_env, run_bot):
     first = run_bot(bot_env)
     second = run_bot(bot_env, wait=False)
-    assert second.proc.wait(timeout=20) == EXIT_ANOTHER_INSTANCE
-    log = second.log()
+    assert second.wait(20) == EXIT_ANOTHER_INSTANCE
+    log = second.output()
     assert "another instance of this bot is already running" in log
-    assert f"pid {first.proc.pid}" in log
-    assert first.proc.poll() is None
+    assert f"pid {first.pid}" in log
+    assert first.alive
     assert botapi.control.journal(fake="botapi", kind="response", code=409) == []
 
 
@@ -194,27 +215,23 @@ def test_health_reports_status_mode_uptime_and_no_secrets(bot_env, run_bot):
     assert status == 200
     assert health["status"] == "ok" and health["mode"] == "polling" and health["uptime"] >= 0
     flat = json.dumps(health)
-    assert str(bot.proc.pid) not in flat.replace(str(health["uptime"]), "")
+    assert str(bot.pid) not in flat.replace(str(health["uptime"]), "")
     assert "pid" not in health
     assert bot_env["TELEGRAM_BOT_TOKEN"] not in flat and "do_not_leak_me" not in flat
 
 
 def test_sigterm_stops_gracefully_and_frees_the_lock(bot_env, run_bot):
     bot = run_bot(bot_env)
-    assert bot.terminate() == 0
+    assert bot.stop() == 0
     again = run_bot(bot_env)  # the same DATA_DIR: the lock was released
     assert again.ready["mode"] == "polling"
 
 
-def wait_for_replies(botapi, token: str, chats: list[int], timeout: float = 15.0) -> None:
-    """Until every chat has a reply: one journal wait per new sendMessage answer, no sleeping."""
-    since = 0
-    for _ in range(500):
-        if all(texts(botapi, token, c) for c in chats):
-            return
-        since = botapi.control.wait(count=1, timeout=timeout, fake="botapi", kind="response",
-                                    method="sendMessage", since=since)[-1]["seq"]
-    raise AssertionError("replies missing")
+def wait_for_replies(botapi, chats: list[int], since: int, timeout: float = 15.0) -> None:
+    """Until every chat got a reply the fake accepted after journal event `since`."""
+    for chat in chats:
+        botapi.control.wait(count=1, timeout=timeout, fake="botapi", kind="response", method="sendMessage",
+                            ok=True, params={"chat_id": chat}, since=since)
 
 
 def test_kill9_in_a_burst_loses_no_update(botapi, bot_env, run_bot):
@@ -238,15 +255,16 @@ def test_kill9_in_a_burst_loses_no_update(botapi, bot_env, run_bot):
     burst_gate = control.add_gate(fake="botapi", method="sendMessage")
     control.release_gate(first_gate["id"])
     control.wait_held(burst_gate["id"], count=11)
-    bot.kill9()
+    bot.kill()
     # The dead process's held replies must not reach the chats (faults apply after gates), so
     # every burst reply seen below comes from the restarted bot handling the burst again.
     control.add_fault(fake="botapi", method="sendMessage", action="drop", times=11)
     control.remove_gate(burst_gate["id"])
     control.wait(count=11, timeout=15, fake="botapi", kind="response", method="sendMessage", code="drop")
     assert all(texts(botapi, token, chat) == [] for chat in burst)
+    restarted_at = control.journal(limit=1)[-1]["seq"]
     run_bot(bot_env)
-    wait_for_replies(botapi, token, burst)
+    wait_for_replies(botapi, burst, since=restarted_at)
     for chat in burst:
         got = texts(botapi, token, chat)
         assert len(got) == 1 and got[0].startswith("Hello!"), (chat, got)

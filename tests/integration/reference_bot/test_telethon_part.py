@@ -112,5 +112,5 @@ def test_a_second_process_on_the_same_session_file_is_refused(mtproto, telethon_
     path = mtproto.session_file(str(tmp_path / "one.session"))
     run_bot({**telethon_env, "TELETHON_SESSION": path})
     second = run_bot({**telethon_env, "TELETHON_SESSION": path, "DATA_DIR": str(tmp_path / "other")}, wait=False)
-    assert second.proc.wait(timeout=20) == 3
-    assert "is in use by another process" in second.log()
+    assert second.wait(20) == 3
+    assert "is in use by another process" in second.output()

@@ -16,22 +16,22 @@ def transport() -> DerivTransport:
 
 def test_rules_of_other_fakes_cannot_hold_a_deriv_request():
     t = transport()
-    assert not t._may_hold()
+    assert not t.plane.may_hold("deriv")
     t.plane.faults.add(FaultRule(match=Match(fake="botapi", method="getUpdates"), action="delay",
                                  delay=5))
     t.plane.faults.add(FaultRule(match=Match(fake="mtproto"), action="drop", delay=1))
     t.plane.gates.add(Gate(match=Match(fake="botapi", method="sendMessage"), count=2))
-    assert not t._may_hold()
+    assert not t.plane.may_hold("deriv")
 
 
 def test_deriv_or_any_fake_delay_rules_and_gates_can():
     for match in (Match(fake="deriv", method="ping"), Match(fake="*")):
         t = transport()
         t.plane.faults.add(FaultRule(match=match, action="delay", delay=0.5))
-        assert t._may_hold()
+        assert t.plane.may_hold("deriv")
         t = transport()
         t.plane.gates.add(Gate(match=match, count=2))
-        assert t._may_hold()
+        assert t.plane.may_hold("deriv")
     t = transport()  # a push-stage delay holds pushes, not requests
     t.plane.faults.add(FaultRule(match=Match(fake="deriv"), action="delay", delay=1, stage="push"))
-    assert not t._may_hold()
+    assert not t.plane.may_hold("deriv")

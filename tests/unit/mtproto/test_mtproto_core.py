@@ -173,7 +173,7 @@ def test_journal_names():
 
 
 def test_a_handler_bug_answers_fake_internal_error(core, monkeypatch):
-    from botfakes.fakes.mtproto import rpc
+    from botfakes.fakes.mtproto import methods as rpc
 
     def broken(ctx, req):
         raise TypeError("layer changed a constructor")

@@ -6,7 +6,7 @@ import pytest
 from telethon.tl import functions as F
 from telethon.tl import types as T
 
-from botfakes.fakes.mtproto import rpc
+from botfakes.fakes.mtproto import methods as rpc
 from botfakes.fakes.mtproto.world import COINS, TOPICS, World, WorldError
 
 

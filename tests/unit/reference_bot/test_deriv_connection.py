@@ -84,8 +84,7 @@ async def test_missing_reply_times_out_and_its_late_reply_reaches_nobody(server)
 
 
 async def test_rate_limit_is_retried_with_backoff(server):
-    conn = DerivConnection(server.url, "1089", request_timeout=5)
-    conn._backoff = (0.01, 0.02)
+    conn = DerivConnection(server.url, "1089", request_timeout=5, rate_limit_backoff_first=0.01, backoff_cap=0.02)
     attempts = []
 
     async def on_request(ws, request):
