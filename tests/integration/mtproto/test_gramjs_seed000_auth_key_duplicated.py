@@ -13,16 +13,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 
-import aiohttp
 import pytest
 
-from botfakes.testing.ports import free_port
-from botfakes.testing.process import BotProcess, ReadyHttp
-
-from .gramjs_support import BOUND, EXAMPLES, node_env
+from . import trending_service
+from .gramjs_support import EXAMPLES, node_env
+from .trending_service import burst
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
-ENDPOINTS = ("/trending-channels", "/trending-coins", "/trending-topics")
 PRODUCTION_ERROR = "RPCError: 406: AUTH_KEY_DUPLICATED (caused by InvokeWithLayer)"
 
 
@@ -33,25 +30,10 @@ def example(name: str):
     return folder
 
 
-async def start_service(mtproto, name: str) -> tuple[BotProcess, int]:
-    folder = example(name)
-    port = free_port()
-    session = (await mtproto.aio.mint_session(format="gramjs"))["session"]
-    env = {**node_env(mtproto), "TELEGRAM_SESSION": session, "TELEGRAM_API_ID": str(mtproto.api_id),
-           "TELEGRAM_API_HASH": mtproto.api_hash, "PORT": str(port),
-           "TRENDING_CHANNELS": "crypto_signals,defi_daily,altcoin_radar"}
-    bot = BotProcess(name, ["node", "bot.js"], env, cwd=folder)
-    bot.start()
-    await asyncio.to_thread(bot.wait_ready, ReadyHttp("/health", port=port), BOUND)
-    return bot, port
-
-
-async def burst(port: int) -> list[tuple[int, dict]]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
-        async def get(path: str):
-            async with http.get(f"http://127.0.0.1:{port}{path}") as response:
-                return response.status, await response.json()
-        return await asyncio.gather(*(get(p) for p in ENDPOINTS))
+async def start_service(mtproto, name: str):
+    return await trending_service.start_service(
+        mtproto, name, ["node", "bot.js"], example(name), session_format="gramjs",
+        session_variable="TELEGRAM_SESSION", env=node_env(mtproto))
 
 
 async def test_a_client_per_request_gets_gramjs_own_auth_key_duplicated(mtproto):

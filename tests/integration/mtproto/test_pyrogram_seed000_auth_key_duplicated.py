@@ -12,37 +12,20 @@ from __future__ import annotations
 import asyncio
 import sys
 
-import aiohttp
 import pytest
 
-from botfakes.testing.ports import free_port
-from botfakes.testing.process import BotProcess, ReadyHttp
-
+from . import trending_service
 from .gramjs_support import EXAMPLES
-from .pyrogram_support import BOUND, needs_kurigram, python_env
+from .pyrogram_support import needs_kurigram, python_env
+from .trending_service import burst
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow, needs_kurigram]
-ENDPOINTS = ("/trending-channels", "/trending-coins", "/trending-topics")
 
 
-async def start_service(mtproto, name: str) -> tuple[BotProcess, int]:
-    port = free_port()
-    session = (await mtproto.aio.mint_session(format="pyrogram"))["session"]
-    env = {**python_env(mtproto), "PYROGRAM_SESSION": session, "TELEGRAM_API_ID": str(mtproto.api_id),
-           "TELEGRAM_API_HASH": mtproto.api_hash, "PORT": str(port),
-           "TRENDING_CHANNELS": "crypto_signals,defi_daily,altcoin_radar"}
-    bot = BotProcess(name, [sys.executable, "bot.py"], env, cwd=EXAMPLES / name)
-    bot.start()
-    await asyncio.to_thread(bot.wait_ready, ReadyHttp("/health", port=port), BOUND)
-    return bot, port
-
-
-async def burst(port: int) -> list[tuple[int, object]]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as http:
-        async def get(path: str):
-            async with http.get(f"http://127.0.0.1:{port}{path}") as response:
-                return response.status, await response.json()
-        return await asyncio.gather(*(get(p) for p in ENDPOINTS))
+async def start_service(mtproto, name: str):
+    return await trending_service.start_service(
+        mtproto, name, [sys.executable, "bot.py"], EXAMPLES / name, session_format="pyrogram",
+        session_variable="PYROGRAM_SESSION", env=python_env(mtproto))
 
 
 async def test_a_client_per_request_gets_pyrogram_own_auth_key_duplicated(mtproto):
